@@ -1,0 +1,4 @@
+"""Ganeti-compatible cluster virtualization manager.
+
+The package is importable as ``ganeti``; pyproject maps it onto ``lib/``.
+"""

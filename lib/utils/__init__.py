@@ -1,0 +1,1 @@
+"""Small helpers shared by master and node code (no cluster knowledge)."""

@@ -1,0 +1,85 @@
+"""Durable file writes: temp file, fsync, rename, directory fsync."""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+
+
+def fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_file_atomic(path: str, data: bytes | str, mode: int = 0o640,
+                      fsync: bool = True, uid: int = -1, gid: int = -1,
+                      atime: float | None = None,
+                      mtime: float | None = None) -> None:
+    """Replace ``path`` with ``data`` so that readers see old or new, never half.
+
+    With ``fsync`` the content and the rename are on disk before returning,
+    which is what "durable" means for job files and config.data.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    dirname, basename = os.path.split(path)
+    fd, tmp = tempfile.mkstemp(prefix="." + basename + ".", suffix=".tmp",
+                               dir=dirname or ".")
+    try:
+        os.fchmod(fd, mode)
+        if uid != -1 or gid != -1:
+            os.fchown(fd, uid, gid)
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        if fsync:
+            os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        if atime is not None and mtime is not None:
+            os.utime(tmp, (atime, mtime))
+        os.rename(tmp, path)
+        tmp = None
+        if fsync:
+            fsync_dir(dirname or ".")
+    finally:
+        if fd != -1:
+            os.close(fd)
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def read_file(path: str) -> str:
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def read_one_line(path: str, default: str | None = None) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.readline().strip()
+    except FileNotFoundError:
+        return default
+
+
+def remove_file(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError as err:
+        if err.errno != errno.ENOENT:
+            raise
+
+
+def ensure_dirs(dirs: list[tuple[str, int]]) -> None:
+    """Create directories with modes; existing ones get their mode fixed."""
+    for path, mode in dirs:
+        os.makedirs(path, mode=mode, exist_ok=True)
+        os.chmod(path, mode)
