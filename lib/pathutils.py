@@ -127,3 +127,14 @@ def add_root(path: str) -> str:
     if ROOTDIR and not path.startswith(ROOTDIR + "/"):
         return ROOTDIR + path
     return path
+
+
+def _find_daemon_util() -> str:
+    here = os.path.dirname(os.path.abspath(__file__))
+    dev = os.path.normpath(os.path.join(here, "..", "daemons", "daemon-util"))
+    if os.path.exists(dev):
+        return dev
+    return PREFIX + "/lib/ganeti/daemon-util"
+
+
+DAEMON_UTIL = _find_daemon_util()

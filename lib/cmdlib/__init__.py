@@ -1,1 +1,27 @@
-"""cmdlib package."""
+"""Logical units, one module per area, and the table that maps opcodes to them."""
+
+from __future__ import annotations
+
+from ganeti.cmdlib import cluster, cluster_verify, os as os_lu, query, tags, test
+
+LU_CLASSES = {
+    "OP_CLUSTER_POST_INIT": cluster.LUClusterPostInit,
+    "OP_CLUSTER_DESTROY": cluster.LUClusterDestroy,
+    "OP_CLUSTER_QUERY": cluster.LUClusterQuery,
+    "OP_CLUSTER_CONFIG_QUERY": cluster.LUClusterConfigQuery,
+    "OP_CLUSTER_SET_PARAMS": cluster.LUClusterSetParams,
+    "OP_CLUSTER_REDIST_CONF": cluster.LUClusterRedistConf,
+    "OP_CLUSTER_VERIFY": cluster_verify.LUClusterVerify,
+    "OP_CLUSTER_VERIFY_CONFIG": cluster_verify.LUClusterVerifyConfig,
+    "OP_CLUSTER_VERIFY_GROUP": cluster_verify.LUClusterVerifyGroup,
+    "OP_OS_DIAGNOSE": os_lu.LUOsDiagnose,
+    "OP_QUERY": query.LUQuery,
+    "OP_QUERY_FIELDS": query.LUQueryFields,
+    "OP_TAGS_GET": tags.LUTagsGet,
+    "OP_TAGS_SET": tags.LUTagsSet,
+    "OP_TAGS_DEL": tags.LUTagsDel,
+    "OP_TAGS_SEARCH": tags.LUTagsSearch,
+    "OP_TEST_DELAY": test.LUTestDelay,
+    "OP_TEST_JQUEUE": test.LUTestJqueue,
+    "OP_TEST_DUMMY": test.LUTestDummy,
+}
