@@ -1,0 +1,150 @@
+"""OP_QUERY / OP_QUERY_FIELDS and the master-side LUXI queries.
+
+Jobs are answered by the job queue, locks by the lock manager, and the
+``cluster`` and ``os`` resources by field tables defined here; node,
+instance and group tables come with their features.
+"""
+
+from __future__ import annotations
+
+from ganeti import constants, errors, query
+from ganeti.cmdlib.base import NoHooksLU
+
+# Resources answered from the configuration without an opcode (filled by later features)
+LUXI_RESOURCES: dict[str, tuple] = {}
+
+
+def _os_table() -> dict:
+    Q = constants
+    rows = [
+        ("name", "Name", Q.QFT_TEXT, "Operating system name", "name"),
+        ("valid", "Valid", Q.QFT_BOOL, "Whether operating system definition is valid", "valid"),
+        ("hidden", "Hidden", Q.QFT_BOOL, "Whether operating system is hidden", "hidden"),
+        ("blacklisted", "Blacklisted", Q.QFT_BOOL, "Whether operating system is blacklisted",
+         "blacklisted"),
+        ("variants", "Variants", Q.QFT_OTHER, "Operating system variants", "variants"),
+        ("api_versions", "ApiVersions", Q.QFT_OTHER, "Operating system API versions",
+         "api_versions"),
+        ("parameters", "Parameters", Q.QFT_OTHER, "Operating system parameters", "parameters"),
+        ("node_status", "NodeStatus", Q.QFT_OTHER, "Status from node", "node_status"),
+        ("os_hvp", "OsHypervisorParams", Q.QFT_OTHER, "Operating system specific hypervisor"
+         " parameters", "os_hvp"),
+        ("osparams", "OsParameters", Q.QFT_OTHER, "Operating system specific parameters",
+         "osparams"),
+        ("trusted", "Trusted", Q.QFT_BOOL, "Whether this OS is trusted", "trusted"),
+    ]
+    return query.make_simple_table(rows)
+
+
+def _cluster_table() -> dict:
+    Q = constants
+    rows = [
+        ("cluster_name", "Name", Q.QFT_TEXT, "Cluster name", "cluster_name"),
+        ("master_node", "Master", Q.QFT_TEXT, "Master node name", "master_node"),
+        ("volume_group_name", "VgName", Q.QFT_TEXT, "LVM volume group name",
+         "volume_group_name"),
+        ("tags", "Tags", Q.QFT_OTHER, "Tags", "tags"),
+        ("architecture", "ArchInfo", Q.QFT_OTHER, "Architecture information", "architecture"),
+        ("drain_flag", "QueueDrained", Q.QFT_BOOL, "Whether job queue is drained",
+         "drain_flag"),
+        ("watcher_pause", "WatcherPause", Q.QFT_TIMESTAMP, "Until when watcher is paused",
+         "watcher_pause"),
+        ("software_version", "SoftwareVersion", Q.QFT_TEXT, "Software version",
+         "software_version"),
+        ("protocol_version", "ProtocolVersion", Q.QFT_NUMBER, "RPC protocol version",
+         "protocol_version"),
+        ("config_version", "ConfigVersion", Q.QFT_NUMBER, "Configuration format version",
+         "config_version"),
+        ("os_api_version", "OsApiVersion", Q.QFT_NUMBER, "API version for OS template scripts",
+         "os_api_version"),
+        ("export_version", "ExportVersion", Q.QFT_NUMBER, "Import/export file format version",
+         "export_version"),
+        ("vcs_version", "VCSVersion", Q.QFT_TEXT, "VCS version", "vcs_version"),
+        ("ctime", "CTime", Q.QFT_TIMESTAMP, "Creation timestamp", "ctime"),
+        ("mtime", "MTime", Q.QFT_TIMESTAMP, "Modification timestamp", "mtime"),
+        ("uuid", "UUID", Q.QFT_TEXT, "Cluster UUID", "uuid"),
+        ("serial_no", "SerialNo", Q.QFT_NUMBER, "Serial number", "serial_no"),
+    ]
+    return query.make_simple_table(rows)
+
+
+OS_FIELDS = _os_table()
+CLUSTER_FIELDS = _cluster_table()
+TABLES = {
+    constants.QR_OS: OS_FIELDS,
+    constants.QR_CLUSTER: CLUSTER_FIELDS,
+    constants.QR_JOB: query.JOB_FIELDS,
+    constants.QR_LOCK: query.LOCK_FIELDS,
+}
+
+
+def query_fields(what: str, fields: list | None) -> dict:
+    table = TABLES.get(what) or (LUXI_RESOURCES.get(what) or (None,))[0]
+    if table is None:
+        raise errors.OpPrereqError("Resource type '%s' unknown" % what, errors.ECODE_INVAL)
+    return query.query_fields(table, fields)
+
+
+def query_locks(glm, fields: list, qfilter) -> dict:
+    q = query.Query(query.LOCK_FIELDS, fields, qfilter, namefield="name")
+    return {"fields": [f.to_dict() for f in q.get_fields()],
+            "data": q.query(None, glm.query())}
+
+
+def query_config_resource(cfg, what: str, fields: list, qfilter) -> dict:
+    table, items_fn = LUXI_RESOURCES[what]
+    q = query.Query(table, fields, qfilter, namefield="name")
+    with cfg.lock:
+        items = items_fn(cfg)
+        data = q.query(cfg, items)
+    return {"fields": [f.to_dict() for f in q.get_fields()], "data": data}
+
+
+def cluster_item(cfg) -> dict:
+    from ganeti.cmdlib import cluster
+    info = cluster.cluster_info(cfg)
+    item = dict(info)
+    item["cluster_name"] = info["name"]
+    item["master_node"] = info["master"]
+    item["drain_flag"] = cluster.config_values(cfg, ["drain_flag"])[0]
+    item["watcher_pause"] = cluster.read_watcher_pause()
+    item["serial_no"] = cfg.get_cluster_info().serial_no
+    return item
+
+
+class LUQuery(NoHooksLU):
+    def check_arguments(self) -> None:
+        if self.op.what not in (constants.QR_CLUSTER, constants.QR_OS, constants.QR_JOB,
+                                constants.QR_LOCK) and self.op.what not in LUXI_RESOURCES:
+            raise errors.OpPrereqError("Resource type '%s' cannot be queried with OP_QUERY"
+                                       % self.op.what, errors.ECODE_INVAL)
+
+    def expand_names(self) -> None:
+        self.needed_locks = {}
+
+    def exec(self, feedback_fn):
+        what = self.op.what
+        fields = self.op.fields
+        if what == constants.QR_JOB:
+            return self.context.jqueue.query(fields, self.op.qfilter)
+        if what == constants.QR_LOCK:
+            return query_locks(self.glm, fields, self.op.qfilter)
+        if what in LUXI_RESOURCES:
+            return query_config_resource(self.cfg, what, fields, self.op.qfilter)
+        if what == constants.QR_CLUSTER:
+            items = [cluster_item(self.cfg)]
+            namefield = "cluster_name"
+        else:
+            from ganeti.cmdlib import os as os_lu
+            items = list(os_lu.gather_os_info(self).values())
+            namefield = "name"
+        q = query.Query(TABLES[what], fields, self.op.qfilter, namefield=namefield)
+        return {"fields": [f.to_dict() for f in q.get_fields()], "data": q.query(None, items)}
+
+
+class LUQueryFields(NoHooksLU):
+    def expand_names(self) -> None:
+        self.needed_locks = {}
+
+    def exec(self, feedback_fn):
+        return query_fields(self.op.what, self.op.fields)

@@ -1,0 +1,49 @@
+"""Bring a virtual cluster up for a test and always take it down."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+
+REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+VCLUSTER = os.path.join(REPO, "tools", "vcluster")
+
+
+def cluster_env(base: str, node: int = 1) -> dict:
+    env = dict(os.environ)
+    env["GANETI_ROOTDIR"] = os.path.join(base, "node%d" % node)
+    env["GANETI_HOSTNAME"] = "node%d.vcluster.test" % node
+    env["PATH"] = os.pathsep.join([os.path.join(REPO, "scripts"), os.path.join(REPO, "daemons"),
+                                   os.path.dirname(sys.executable), env.get("PATH", "")])
+    return env
+
+
+def run(env: dict, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    res = subprocess.run(list(args), env=env, capture_output=True, text=True, timeout=timeout,
+                         check=False)
+    if check and res.returncode != 0:
+        raise AssertionError("%s failed (%d):\n%s\n%s" % (" ".join(args), res.returncode,
+                                                         res.stdout, res.stderr))
+    return res
+
+
+@contextlib.contextmanager
+def virtual_cluster(base: str, nodes: int = 1):
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
+    try:
+        res = subprocess.run([VCLUSTER, "up", base, "--nodes", str(nodes)], env=env,
+                             capture_output=True, text=True, timeout=300, check=False)
+        if res.returncode != 0:
+            log = ""
+            logpath = os.path.join(base, "vcluster.log")
+            if os.path.exists(logpath):
+                with open(logpath) as fh:
+                    log = fh.read()[-4000:]
+            raise AssertionError("vcluster up failed:\n%s\n%s\n%s" % (res.stdout, res.stderr, log))
+        yield cluster_env(base)
+    finally:
+        subprocess.run([VCLUSTER, "down", base], env=env, capture_output=True, timeout=120,
+                       check=False)
