@@ -185,7 +185,9 @@ def init_cluster(cluster_name: str, params: dict, feedback: Feedback = print) ->
     if netutils.is_loopback(chost.ip) and not pathutils.VIRT_CLUSTER:
         raise errors.OpPrereqError("Cluster IP %s is a loopback address" % chost.ip,
                                    errors.ECODE_ENVIRON)
-    if netutils.tcp_ping(chost.ip, constants.DEFAULT_NODED_PORT, timeout=1.0):
+    # on loopback every address answers (refuses): only a listening noded counts there
+    if netutils.tcp_ping(chost.ip, constants.DEFAULT_NODED_PORT, timeout=1.0,
+                         live_port_needed=netutils.is_loopback(chost.ip)):
         raise errors.OpPrereqError("Cluster IP already active", errors.ECODE_NOTUNIQUE)
     sip = params.get("secondary_ip")
     if sip and not netutils.is_valid_ip(sip):

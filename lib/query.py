@@ -220,9 +220,10 @@ JOB_DEFAULT_FIELDS = ["id", "status", "summary"]
 LOCK_FIELDS: dict[str, Field] = {
     "name": make_field("name", "Name", constants.QFT_TEXT, "Lock name", lambda c, r: r[0]),
     "mode": make_field("mode", "Mode", constants.QFT_OTHER, "Mode in which the lock is"
-                       " currently acquired (exclusive or shared)", lambda c, r: r[1]),
+                       " currently acquired (exclusive or shared)",
+                       lambda c, r: r[1] if r[1] else UNAVAIL),
     "owner": make_field("owner", "Owner", constants.QFT_OTHER, "Current lock owner(s)",
-                        lambda c, r: r[2] or None),
+                        lambda c, r: r[2] or UNAVAIL),
     "pending": make_field("pending", "Pending", constants.QFT_OTHER, "Jobs waiting for the"
-                          " lock", lambda c, r: [[m, o] for m, o in r[3]] or None),
+                          " lock", lambda c, r: [[m, o] for m, o in r[3]] or UNAVAIL),
 }

@@ -86,7 +86,8 @@ def query_fields(what: str, fields: list | None) -> dict:
 
 
 def query_locks(glm, fields: list, qfilter) -> dict:
-    q = query.Query(query.LOCK_FIELDS, fields, qfilter, namefield="name")
+    # rows come in level order from the lock manager; keep it
+    q = query.Query(query.LOCK_FIELDS, fields, qfilter, namefield="name", sort_key=lambda r: 0)
     return {"fields": [f.to_dict() for f in q.get_fields()],
             "data": q.query(None, glm.query())}
 
