@@ -24,7 +24,7 @@ def cluster_info(cfg) -> dict:
         "os_api_version": max(constants.OS_API_VERSIONS),
         "export_version": constants.EXPORT_VERSION,
         "vcs_version": constants.VCS_VERSION,
-        "architecture": [platform.architecture()[0], platform.machine()],
+        "architecture": [platform.architecture()[0].replace("bit", "bits"), platform.machine()],
         "name": cluster.cluster_name,
         "master": cfg.get_master_node_name(),
         "default_hypervisor": cluster.enabled_hypervisors[0],
