@@ -33,7 +33,7 @@ class _Parser(optparse.OptionParser):
         super().__init__(usage=usage_line, prog=binary, add_help_option=True, **kw)
         self.disable_interspersed_args()
 
-    def format_usage(self, formatter=None) -> str:
+    def get_usage(self) -> str:
         return "Usage\n=====\n  %s\n\n" % self._usage_line
 
     def error(self, msg: str):
@@ -80,7 +80,13 @@ def run(binary: str, commands: dict[str, Command], aliases: dict[str, str] | Non
     parser = _Parser(binary, "%s %s %s" % (binary, name, cmd.args))
     for opt in optmod.COMMON + cmd.options:
         parser.add_option(optmod.make(opt))
-    opts, args = parser.parse_args(rest)
+    try:
+        opts, args = parser.parse_args(rest)
+    except errors.GenericError as err:
+        from ganeti.cli.errors import format_error
+        code, text = format_error(err)
+        sys.stderr.write(text + "\n")
+        return code
     if len(args) < cmd.min_args or (cmd.max_args is not None and len(args) > cmd.max_args):
         parser.error("wrong number of arguments")
     opts.binary = binary

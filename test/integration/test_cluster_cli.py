@@ -1,0 +1,251 @@
+"""The one-node cluster through its command line: formats, exit codes, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+
+import pytest
+
+from cluster_env import run, virtual_cluster
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    base = str(tmp_path_factory.mktemp("vc"))
+    with virtual_cluster(base) as e:
+        yield e
+
+
+def gnt(env, *args, check=False):
+    return run(env, *args, check=check)
+
+
+def test_version_matches_reference_shape(env):
+    res = gnt(env, "gnt-cluster", "version", check=True)
+    keys = [line.split(":", 1)[0] for line in res.stdout.splitlines()]
+    assert keys == ["Software version", "Internode protocol", "Configuration format",
+                    "OS api version", "Export interface", "VCS version"]
+    assert "Internode protocol: 3000000" in res.stdout
+
+
+def test_getmaster_and_info(env):
+    assert gnt(env, "gnt-cluster", "getmaster", check=True).stdout == "node1.vcluster.test\n"
+    info = gnt(env, "gnt-cluster", "info", check=True).stdout
+    assert "Cluster name: cluster.vcluster.test\n" in info
+    assert "Enabled hypervisors: fake\n" in info
+    assert "  enabled disk templates: file, diskless\n" in info
+
+
+def test_delay_and_job_list(env):
+    assert gnt(env, "gnt-debug", "delay", "0.001").returncode == 0
+    res = gnt(env, "gnt-debug", "delay", "--submit", "0.01", check=True)
+    job_id = int(re.match(r"JobID: (\d+)$", res.stdout.strip()).group(1))
+    gnt(env, "gnt-job", "wait", str(job_id), check=True)
+    out = gnt(env, "gnt-job", "list", str(job_id), check=True).stdout.splitlines()
+    assert out[0].split() == ["ID", "Status", "Summary"]
+    assert out[1].split() == [str(job_id), "success", "TEST_DELAY(1.0e-2)"]
+
+
+def test_delay_zero_is_prereq_error(env):
+    res = gnt(env, "gnt-debug", "delay", "0")
+    assert res.returncode == 1
+    assert res.stderr == ("Failure: prerequisites not met for this operation:\n"
+                          "Duration must be greater than zero\n")
+
+
+def test_unknown_field_exit_14(env):
+    res = gnt(env, "gnt-job", "list", "-o", "id,nosuchfield")
+    assert res.returncode == 14
+    assert "Warning: Queried for unknown fields nosuchfield" in res.stderr
+    assert "??" in res.stdout
+
+
+def test_bad_option_exit_2(env):
+    res = gnt(env, "gnt-job", "list", "--bogus-option")
+    assert res.returncode == 2
+    assert res.stderr.startswith("Usage\n=====\n  gnt-job list [<job-id>...]\n")
+    assert res.stderr.rstrip().endswith("gnt-job: error: no such option: --bogus-option")
+
+
+def test_bad_filter(env):
+    res = gnt(env, "gnt-job", "list", "-F", "id ==")
+    assert res.returncode == 1
+    assert "Traceback" not in res.stderr
+    assert "filter" in res.stderr
+
+
+def test_bad_key_value(env):
+    res = gnt(env, "gnt-cluster", "modify", "-B", "vcpus=1,vcpus=2")
+    assert res.returncode == 1
+    assert "Duplicate key 'vcpus'" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_modify_and_bad_parameter_changes_nothing(env):
+    conf = os.path.join(env["GANETI_ROOTDIR"], "var", "lib", "ganeti", "config.data")
+    with open(conf) as fh:
+        before = json.load(fh)["serial_no"]
+    res = gnt(env, "gnt-cluster", "modify", "-B", "nosuchparam=1")
+    assert res.returncode == 1 and "nosuchparam" in res.stderr
+    with open(conf) as fh:
+        assert json.load(fh)["serial_no"] == before
+    gnt(env, "gnt-cluster", "modify", "-C", "7", check=True)
+    with open(conf) as fh:
+        data = json.load(fh)
+    assert data["serial_no"] == before + 1
+    assert data["cluster"]["candidate_pool_size"] == 7
+
+
+def test_second_init_refused(env):
+    res = gnt(env, "gnt-cluster", "init", "--enabled-hypervisors=fake", "cluster.vcluster.test")
+    assert res.returncode == 1
+    assert "Cluster is already initialised" in res.stderr
+
+
+def test_queue_drain(env):
+    gnt(env, "gnt-cluster", "queue", "drain", check=True)
+    try:
+        assert "The drain flag is set" in gnt(env, "gnt-cluster", "queue", "info").stdout
+        res = gnt(env, "gnt-debug", "delay", "0.01")
+        assert res.returncode == 1
+        assert "drain" in res.stderr
+    finally:
+        gnt(env, "gnt-cluster", "queue", "undrain", check=True)
+    assert gnt(env, "gnt-debug", "delay", "0.01").returncode == 0
+
+
+def test_watcher_pause(env):
+    gnt(env, "gnt-cluster", "watcher", "pause", "1h", check=True)
+    assert "paused until" in gnt(env, "gnt-cluster", "watcher", "info", check=True).stdout
+    gnt(env, "gnt-cluster", "watcher", "continue", check=True)
+    assert "not paused" in gnt(env, "gnt-cluster", "watcher", "info", check=True).stdout
+
+
+def test_tags(env):
+    gnt(env, "gnt-cluster", "add-tags", "alpha", "beta", check=True)
+    assert gnt(env, "gnt-cluster", "list-tags", check=True).stdout == "alpha\nbeta\n"
+    assert gnt(env, "gnt-cluster", "search-tags", "^al", check=True).stdout == \
+        "/cluster alpha\n"
+    gnt(env, "gnt-cluster", "remove-tags", "alpha", check=True)
+    assert gnt(env, "gnt-cluster", "search-tags", "^al").returncode == 1
+
+
+def test_job_cancel_archive_autoarchive(env):
+    res = gnt(env, "gnt-debug", "delay", "--submit", "0.01", check=True)
+    job_id = res.stdout.split()[-1]
+    gnt(env, "gnt-job", "wait", job_id, check=True)
+    assert gnt(env, "gnt-job", "cancel", job_id).returncode == 1
+    gnt(env, "gnt-job", "archive", job_id, check=True)
+    out = gnt(env, "gnt-job", "list", "--archived", "--no-headers", "-o", "id",
+              check=True).stdout.split()
+    assert job_id in out
+    res = gnt(env, "gnt-job", "autoarchive", "all", check=True)
+    assert re.match(r"Archived \d+ jobs, 0 unchecked left", res.stdout)
+
+
+def test_job_info_renders(env):
+    res = gnt(env, "gnt-debug", "delay", "--submit", "0.01", check=True)
+    job_id = res.stdout.split()[-1]
+    gnt(env, "gnt-job", "wait", job_id, check=True)
+    info = gnt(env, "gnt-job", "info", job_id, check=True).stdout
+    assert info.startswith("- Job ID: %s\n  Status: success\n" % job_id)
+    assert "      Input fields: \n        OP_ID: OP_TEST_DELAY\n" in info
+
+
+def test_verify_reports_findings(env):
+    res = gnt(env, "gnt-cluster", "verify", "--error-codes")
+    assert re.search(r"Submitted jobs \d+, \d+", res.stdout)
+    assert "* Verifying group 'default'" in res.stdout
+    # the node-setup finding of this machine is an error, demoted with -I
+    if "ENODESETUP" in res.stdout:
+        assert res.returncode == 1
+        res2 = gnt(env, "gnt-cluster", "verify", "-I", "ENODESETUP")
+        assert res2.returncode == 0, res2.stdout
+        assert "WARNING:" in res2.stdout
+
+
+def test_locks_listing(env):
+    out = gnt(env, "gnt-debug", "locks", check=True).stdout.splitlines()
+    assert out[0].split() == ["Name", "Mode", "Owner", "Pending"]
+    assert any(line.startswith("cluster/BGL") for line in out)
+
+
+def test_malformed_luxi_requests_get_errors(env):
+    sock = os.path.join(env["GANETI_ROOTDIR"], "var", "run", "ganeti", "socket",
+                        "ganeti-master")
+    for payload in (b"garbage\x03", b'{"method": "SubmitJob", "args": [[{"OP_ID": 1}]]}\x03',
+                    b'{"method": "Nope", "args": []}\x03'):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sock)
+        s.sendall(payload)
+        data = b""
+        while not data.endswith(b"\x03"):
+            chunk = s.recv(4096)
+            assert chunk
+            data += chunk
+        s.close()
+        answer = json.loads(data[:-1])
+        assert answer["success"] is False
+    # the master still works
+    assert gnt(env, "gnt-debug", "delay", "0.001").returncode == 0
+
+
+def test_oversized_luxi_message(env):
+    from ganeti import constants
+    sock = os.path.join(env["GANETI_ROOTDIR"], "var", "run", "ganeti", "socket",
+                        "ganeti-master")
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock)
+    chunk = b"x" * (1 << 20)
+    sent = 0
+    data = b""
+    s.settimeout(30)
+    try:
+        while sent <= constants.LUXI_MAX_MESSAGE + len(chunk):
+            s.sendall(chunk)
+            sent += len(chunk)
+    except OSError:
+        pass
+    try:
+        while not data.endswith(b"\x03"):
+            part = s.recv(4096)
+            if not part:
+                break
+            data += part
+    except OSError:
+        pass
+    s.close()
+    assert b"too large" in data
+    assert gnt(env, "gnt-debug", "delay", "0.001").returncode == 0
+
+
+def test_gnt_os_list_with_an_os(env):
+    osdir = os.path.join(env["GANETI_ROOTDIR"], "srv", "ganeti", "os", "dummy")
+    os.makedirs(osdir)
+    for script in ("create", "import", "export", "rename", "verify"):
+        path = os.path.join(osdir, script)
+        with open(path, "w") as fh:
+            fh.write("#!/bin/sh\nexit 0\n")
+        os.chmod(path, 0o755)
+    with open(os.path.join(osdir, "ganeti_api_version"), "w") as fh:
+        fh.write("20\n")
+    with open(os.path.join(osdir, "variants.list"), "w") as fh:
+        fh.write("default\nsmall\n")
+    out = gnt(env, "gnt-os", "list", check=True).stdout
+    assert out == "Name\ndummy+default\ndummy+small\n"
+    diag = gnt(env, "gnt-os", "diagnose", check=True).stdout
+    assert "OS: dummy [global status: valid]" in diag
+    info = gnt(env, "gnt-os", "info", "dummy", check=True).stdout
+    assert "  - valid: True\n" in info and "    - 20\n" in info
+
+
+def test_master_down_gives_clear_error(tmp_path):
+    env = dict(os.environ, GANETI_ROOTDIR=str(tmp_path), GANETI_HOSTNAME="x.example")
+    from cluster_env import cluster_env
+    env = cluster_env(str(tmp_path))
+    res = run(env, "gnt-job", "list", check=False)
+    assert res.returncode == 1
+    assert res.stderr.startswith("Cannot communicate with the master daemon.")
