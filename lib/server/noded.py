@@ -53,6 +53,30 @@ def _arity(fn) -> tuple[int, int]:
 _ARITY = {name: _arity(fn) for name, fn in PROCEDURES.items()}
 
 
+def _log_tls_refusals() -> None:
+    """Log TLS handshake failures (e.g. a client with a foreign certificate).
+
+    asyncio reports handshake errors only in debug mode; a refused peer
+    must be visible in the node daemon log, so wrap the SSL protocol's
+    error path once.
+    """
+    from asyncio import sslproto
+    orig = getattr(sslproto.SSLProtocol, "_fatal_error", None)
+    if orig is None or getattr(orig, "_ganeti_wrapped", False):
+        return
+
+    def _fatal_error(self, exc, message="Fatal error on transport"):
+        if isinstance(exc, ssl.SSLError):
+            transport = getattr(self, "_transport", None)
+            peer = transport.get_extra_info("peername") if transport is not None else None
+            logging.warning("Refused connection from %s: TLS handshake failed (%s)", peer,
+                            getattr(exc, "reason", None) or exc)
+        return orig(self, exc, message)
+
+    _fatal_error._ganeti_wrapped = True  # type: ignore[attr-defined]
+    sslproto.SSLProtocol._fatal_error = _fatal_error
+
+
 def make_ssl_context(cert_file: str) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -180,6 +204,7 @@ class NodeDaemon:
     def start(self) -> None:
         if self.use_ssl:
             self._load_cert()
+            _log_tls_refusals()
         self._thread = threading.Thread(target=self._run, name="noded-http", daemon=True)
         self._thread.start()
         self._started.wait(30)
