@@ -461,6 +461,7 @@ class JobQueue:
 
     def _finalize(self, job: _Job) -> None:
         self._persist(job, wait=True)
+        logging.info("Finished job %s, status = %s", job.id, job.status())
         with self._cond:
             for waiter in self._dep_waiters.pop(job.id, ()):
                 other = self._jobs.get(waiter)

@@ -249,3 +249,46 @@ def test_master_down_gives_clear_error(tmp_path):
     res = run(env, "gnt-job", "list", check=False)
     assert res.returncode == 1
     assert res.stderr.startswith("Cannot communicate with the master daemon.")
+
+
+def test_command_runs_on_the_node(env):
+    res = gnt(env, "gnt-cluster", "command", "echo", "hello", check=True)
+    assert res.stdout == ("------------------------------------------------\n"
+                          "node: node1.vcluster.test\nhello\n\nreturn code = 0\n")
+    res = gnt(env, "gnt-cluster", "command", "false")
+    assert res.returncode == 1 and "return code = 1" in res.stdout
+
+
+def _pid(env, name):
+    path = os.path.join(env["GANETI_ROOTDIR"], "var", "run", "ganeti", name + ".pid")
+    with open(path) as fh:
+        return int(fh.read().split()[0])
+
+
+def test_second_daemon_instance_refused(env):
+    res = gnt(env, os.path.join(os.path.dirname(__file__), "..", "..", "scripts",
+                                "ganeti-masterd"))
+    assert res.returncode != 0
+    assert "already running" in res.stderr
+    assert gnt(env, "gnt-debug", "delay", "0.001").returncode == 0
+
+
+def test_sighup_reopens_log_and_sigterm_is_clean(env):
+    logdir = os.path.join(env["GANETI_ROOTDIR"], "var", "log", "ganeti")
+    log = os.path.join(logdir, "master-daemon.log")
+    os.rename(log, log + ".1")
+    gnt(env, "daemon-util", "rotate-logs", "ganeti-masterd", check=True)
+    gnt(env, "gnt-debug", "delay", "0.001", check=True)
+    with open(log) as fh:
+        assert "Finished job" in fh.read()
+    pid = _pid(env, "ganeti-masterd")
+    gnt(env, "daemon-util", "stop", "ganeti-masterd", check=True)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    rundir = os.path.join(env["GANETI_ROOTDIR"], "var", "run", "ganeti")
+    assert not os.path.exists(os.path.join(rundir, "ganeti-masterd.pid"))
+    assert not os.path.exists(os.path.join(rundir, "socket", "ganeti-master"))
+    res = gnt(env, "gnt-job", "list")
+    assert res.returncode == 1 and "Cannot communicate with the master daemon" in res.stderr
+    gnt(env, "daemon-util", "start", "ganeti-masterd", check=True)
+    assert gnt(env, "gnt-debug", "delay", "0.001").returncode == 0
