@@ -86,7 +86,8 @@ def parse_request(msg: bytes) -> tuple[str, list, int | None]:
 
 
 def format_response(success: bool, result: Any) -> bytes:
-    return json.dumps({KEY_SUCCESS: success, KEY_RESULT: result},
+    return json.dumps({KEY_SUCCESS: success, KEY_RESULT: result,
+                       KEY_VERSION: constants.LUXI_VERSION},
                       separators=(",", ":")).encode("utf-8") + ETX
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import threading
 import time
@@ -302,5 +301,3 @@ class _Runner:
             self.master.stop()
         self.stopped.set()
 
-
-signal_names = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "SIGINT"}

@@ -87,3 +87,10 @@ def test_force_socket_env(monkeypatch, tmp_path):
     monkeypatch.setenv("FORCE_LUXI_SOCKET", "query")
     assert luxi.default_address().endswith("ganeti-query")
     assert os.path.basename(luxi.default_address()) == "ganeti-query"
+
+
+def test_version_mismatch_detected():
+    import json as _json
+    msg = _json.dumps({"success": True, "result": 1, "version": 2030000}).encode()
+    with pytest.raises(errors.LuxiError, match="version mismatch"):
+        luxi.parse_response(msg)
