@@ -14,34 +14,27 @@ import socket
 from ganeti import errors, pathutils
 
 
-def _hosts_lookup(name: str, hosts_file: str) -> str | None:
+def _hosts_entries(hosts_file: str) -> list[list[str]]:
+    """[address, name, alias...] for each entry of a hosts file."""
     try:
         with open(hosts_file, encoding="utf-8") as fh:
             lines = fh.readlines()
     except OSError:
-        return None
+        return []
+    out = []
     for line in lines:
         fields = line.split("#", 1)[0].split()
-        if len(fields) < 2:
-            continue
-        if name in fields[1:]:
-            return fields[0]
-    return None
+        if len(fields) >= 2:
+            out.append(fields)
+    return out
 
 
-def _hosts_canonical(name: str, hosts_file: str) -> str | None:
-    """Canonical (first) name for an alias in a hosts file."""
-    try:
-        with open(hosts_file, encoding="utf-8") as fh:
-            lines = fh.readlines()
-    except OSError:
-        return None
-    for line in lines:
-        fields = line.split("#", 1)[0].split()
-        if len(fields) >= 2 and name in fields[1:]:
-            return fields[1]
-        if len(fields) >= 2 and any(f.split(".", 1)[0] == name for f in fields[1:]):
-            return next(f for f in fields[1:] if f.split(".", 1)[0] == name)
+def _hosts_resolve(name: str, hosts_file: str) -> tuple[str, str] | None:
+    """(canonical name, address) for a name, alias or short name in a hosts file."""
+    for fields in _hosts_entries(hosts_file):
+        names = fields[1:]
+        if name in names or any(n.split(".", 1)[0] == name for n in names):
+            return fields[1], fields[0]
     return None
 
 
@@ -60,11 +53,9 @@ def resolve_hostname(name: str, family: int = socket.AF_INET) -> HostInfo:
     """Resolve ``name`` to (canonical name, address) or raise ResolverError."""
     hosts = pathutils.ETC_HOSTS
     if pathutils.VIRT_CLUSTER:
-        canon = _hosts_canonical(name, hosts)
-        if canon:
-            ip = _hosts_lookup(canon, hosts)
-            if ip:
-                return HostInfo(canon, ip)
+        found = _hosts_resolve(name, hosts)
+        if found:
+            return HostInfo(*found)
     try:
         infos = socket.getaddrinfo(name, None, family, socket.SOCK_STREAM, 0,
                                    socket.AI_CANONNAME)

@@ -150,30 +150,28 @@ def _selected(opts, args) -> list[int]:
     return _job_ids(args)
 
 
-def cancel_jobs(opts, args):
+def _for_each_job(opts, args, action) -> int:
+    """Apply ``action(client, job_id) -> [ok, message]`` to the selected jobs."""
     client = _client()
-    if opts.kill and not opts.yes_do_it:
-        raise errors.OpPrereqError("Killing running jobs needs --yes-do-it", errors.ECODE_INVAL)
     code = 0
     for job_id in _selected(opts, args):
-        ok, msg = client.cancel_job(job_id, opts.kill)
+        ok, msg = action(client, job_id)
         print(msg)
         if not ok:
             code = constants.EXIT_FAILURE
     return code
+
+
+def cancel_jobs(opts, args):
+    if opts.kill and not opts.yes_do_it:
+        raise errors.OpPrereqError("Killing running jobs needs --yes-do-it", errors.ECODE_INVAL)
+    return _for_each_job(opts, args, lambda c, j: c.cancel_job(j, opts.kill))
 
 
 def change_priority(opts, args):
     if opts.priority is None:
         raise errors.OpPrereqError("A new priority must be given", errors.ECODE_INVAL)
-    client = _client()
-    code = 0
-    for job_id in _selected(opts, args):
-        ok, msg = client.change_job_priority(job_id, opts.priority)
-        print(msg)
-        if not ok:
-            code = constants.EXIT_FAILURE
-    return code
+    return _for_each_job(opts, args, lambda c, j: c.change_job_priority(j, opts.priority))
 
 
 def archive_jobs(opts, args):

@@ -78,7 +78,7 @@ def update_params(current: dict, changes: dict) -> dict:
         if value is None or value == constants.VALUE_DEFAULT:
             out.pop(key, None)
         else:
-            out[key] = value
+            out[key] = copy.deepcopy(value)
     return out
 
 
@@ -106,13 +106,7 @@ def check_ipolicy(ipolicy: dict) -> None:
 
 
 def update_ipolicy(current: dict, changes: dict) -> dict:
-    out = copy.deepcopy(current)
-    for key, value in changes.items():
-        if value is None or value == constants.VALUE_DEFAULT:
-            out.pop(key, None)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+    return update_params(current, changes)
 
 
 def adjust_candidate_pool(lu) -> None:

@@ -1,52 +1,91 @@
-"""Parallel HTTPS RPC client (pycurl multi) with the cluster certificate.
+"""Parallel HTTPS RPC client for the node daemons (pycurl multi interface).
 
-Every node of a call gets its request at the same time; connections are
-kept alive and reused (one pool of Curl handles per address) so repeated
-calls skip the TLS handshake. The server must present the cluster
-certificate itself: verification is against it as the only CA, and its
-public key is pinned on top of that.
+One ``call`` sends the same procedure to many nodes at once: every node
+gets its own HTTP POST inside one ``CurlMulti`` and the call returns when
+the last node answered or timed out, so a call to N nodes costs the time
+of the slowest node, not the sum.
+
+Keep-alive: libcurl keeps finished connections in the cache of the multi
+handle that ran them. A call therefore borrows a *session* (one
+``CurlMulti`` plus one ``Curl`` handle per node address) from a pool and
+gives it back afterwards; the next call from any thread reuses its open
+TLS connections and skips the handshake. Concurrent calls take different
+sessions, so threads never share a curl handle.
+
+Trust: the client presents the cluster certificate (``server.pem`` holds
+key and certificate), accepts only a server certificate that chains to
+the cluster certificate as the sole CA (host names are not checked, node
+addresses are what counts), and pins the cluster key on top (libcurl
+``PINNEDPUBLICKEY``), so only a holder of the cluster key can answer.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import io as _io
-import json
 import threading
 import zlib
-from typing import Any
+from typing import Any, NamedTuple
 
-from ganeti import constants, errors, pathutils
+from ganeti import constants, errors, pathutils, serializer
 from ganeti.rpc import defs
 
-NodeTarget = tuple  # (name, address, offline)
+OFFLINE_MSG = "Node is marked offline"
+_MAX_CONNECTS = 4096
+_MAX_ERROR_BODY = 512
 
 
-def encode_file(data: bytes) -> list:
-    """[encoding, data] as the RPC protocol carries file contents."""
-    if len(data) >= 512:
-        return [constants.RPC_ENCODING_ZLIB_BASE64,
-                base64.b64encode(zlib.compress(data)).decode("ascii")]
-    return [constants.RPC_ENCODING_NONE, data.decode("utf-8", "surrogateescape")]
+class NodeTarget(NamedTuple):
+    """Where to send a call: node name (result key), address, offline flag."""
+
+    name: str
+    address: str
+    offline: bool = False
+
+
+def encode_file(data: bytes | str) -> list:
+    """``[encoding, data]`` as the RPC protocol carries file contents.
+
+    Contents of 512 bytes and more are zlib-compressed and base64-encoded
+    (encoding 1); smaller ones travel as text (encoding 0) when they are
+    valid UTF-8.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) < 512:
+        try:
+            return [constants.RPC_ENCODING_NONE, data.decode("utf-8")]
+        except UnicodeDecodeError:
+            pass
+    return [constants.RPC_ENCODING_ZLIB_BASE64,
+            base64.b64encode(zlib.compress(data)).decode("ascii")]
 
 
 def decode_file(enc: Any) -> bytes:
+    """Inverse of :func:`encode_file`; ParameterError on malformed input."""
     if not isinstance(enc, (list, tuple)) or len(enc) != 2:
-        raise errors.ParameterError("Invalid file encoding: expected [encoding, data]")
+        raise errors.ParameterError("Invalid file content encoding: expected"
+                                    " [encoding, data]")
     kind, data = enc
-    if kind == constants.RPC_ENCODING_NONE and isinstance(data, str):
-        return data.encode("utf-8", "surrogateescape")
-    if kind == constants.RPC_ENCODING_ZLIB_BASE64 and isinstance(data, str):
+    if not isinstance(data, str):
+        raise errors.ParameterError("Invalid file content: data must be a string")
+    if kind == constants.RPC_ENCODING_NONE:
+        return data.encode("utf-8")
+    if kind == constants.RPC_ENCODING_ZLIB_BASE64:
         try:
-            return zlib.decompress(base64.b64decode(data))
+            return zlib.decompress(base64.b64decode(data, validate=True))
         except (ValueError, zlib.error) as err:
-            raise errors.ParameterError("Invalid compressed file data: %s" % err)
-    raise errors.ParameterError("Unknown file encoding %r" % (kind,))
+            raise errors.ParameterError("Invalid compressed file content: %s" % err)
+    raise errors.ParameterError("Unknown file content encoding %r" % (kind,))
 
 
 class RpcResult:
-    """The answer of one node to one call."""
+    """The answer of one node to one call.
+
+    ``fail_msg`` is None on success (then ``payload`` holds the answer);
+    otherwise it says what went wrong: offline node, transport error, HTTP
+    error or the error the node reported. ``data`` is the raw decoded body.
+    """
 
     def __init__(self, node: str, call: str, data: Any = None, fail_msg: str | None = None,
                  offline: bool = False):
@@ -55,140 +94,232 @@ class RpcResult:
         self.data = data
         self.offline = offline
         self.fail_msg = fail_msg
-        self.payload = None
+        self.payload: Any = None
         if fail_msg is None:
             if isinstance(data, list) and len(data) == 2 and isinstance(data[0], bool):
                 if data[0]:
                     self.payload = data[1]
                 else:
-                    self.fail_msg = str(data[1]) or "unknown error"
+                    self.fail_msg = str(data[1]) or "Unknown error on node"
             else:
-                self.fail_msg = "Invalid result from node %s, procedure %s" % (node, call)
+                self.fail_msg = "Invalid answer from node %s to %s" % (node, call)
 
-    def raise_for_error(self, msg: str | None = None) -> None:
-        if self.fail_msg:
-            text = "%s: %s" % (msg, self.fail_msg) if msg else self.fail_msg
-            raise errors.OpExecError("Node %s: %s" % (self.node, text))
+    def raise_for_error(self, msg: str | None = None, prereq: bool = False,
+                        ecode: str | None = None) -> None:
+        """Raise OpExecError (OpPrereqError with ``prereq``) if the call failed.
+
+        The text is ``"<msg>: <fail_msg>"`` and always names the node.
+        """
+        if self.fail_msg is None:
+            return
+        if not msg:
+            msg = "Call '%s' to node '%s' failed" % (self.call, self.node)
+        elif self.node not in msg:
+            msg = "%s (node %s)" % (msg, self.node)
+        text = "%s: %s" % (msg, self.fail_msg)
+        if prereq:
+            raise errors.OpPrereqError(text, ecode or errors.ECODE_ENVIRON)
+        raise errors.OpExecError(text)
 
     def __repr__(self) -> str:
-        return "RpcResult(%s, %s, fail=%r)" % (self.node, self.call, self.fail_msg)
+        return "RpcResult(node=%r, call=%r, fail_msg=%r)" % (self.node, self.call,
+                                                              self.fail_msg)
 
 
-def _pinned_key(cert_file: str) -> str:
-    from cryptography.hazmat.primitives import serialization
-    from ganeti import crypto
-    cert = crypto.load_cert(cert_file)
-    spki = cert.public_key().public_bytes(serialization.Encoding.DER,
-                                          serialization.PublicFormat.SubjectPublicKeyInfo)
-    return "sha256//" + base64.b64encode(hashlib.sha256(spki).digest()).decode("ascii")
+def _error_detail(raw: bytes) -> str:
+    try:
+        body = serializer.loads(raw)
+        if isinstance(body, dict) and body.get("message"):
+            return str(body["message"])
+    except (ValueError, UnicodeDecodeError):
+        pass
+    return raw[:_MAX_ERROR_BODY].decode("utf-8", "replace").strip() or "(no details)"
+
+
+class _Session:
+    """A CurlMulti with one reusable Curl handle per node address."""
+
+    def __init__(self, client: RpcClient):
+        import pycurl
+        self.client = client
+        self.multi = pycurl.CurlMulti()
+        self.multi.setopt(pycurl.M_MAXCONNECTS, _MAX_CONNECTS)
+        self.handles: dict[str, Any] = {}
+
+    def handle(self, address: str) -> Any:
+        curl = self.handles.get(address)
+        if curl is None:
+            curl = self.client._new_handle()
+            self.handles[address] = curl
+        return curl
+
+    def discard(self, address: str) -> None:
+        curl = self.handles.pop(address, None)
+        if curl is not None:
+            curl.close()
+
+    def close(self) -> None:
+        for curl in self.handles.values():
+            curl.close()
+        self.handles.clear()
+        self.multi.close()
 
 
 class RpcClient:
-    """Call procedures on many nodes in parallel."""
+    """Call procedures on many node daemons in parallel (thread-safe)."""
 
     def __init__(self, cert_file: str = pathutils.NODED_CERT_FILE,
-                 port: int = constants.DEFAULT_NODED_PORT):
+                 port: int = constants.DEFAULT_NODED_PORT,
+                 connect_timeout: float = constants.RPC_CONNECT_TIMEOUT):
         self._cert = cert_file
         self._port = port
+        self._connect_timeout = connect_timeout
         self._pin: str | None = None
-        self._pool: dict[str, list] = {}
+        self._free: list[_Session] = []
         self._lock = threading.Lock()
 
-    def _get_handle(self, address: str):
+    # -- curl handles ---------------------------------------------------
+    def _new_handle(self) -> Any:
         import pycurl
-        with self._lock:
-            handles = self._pool.get(address)
-            if handles:
-                return handles.pop()
-            if self._pin is None:
-                self._pin = _pinned_key(self._cert)
+        if self._pin is None:
+            from ganeti import crypto
+            self._pin = "sha256//" + base64.b64encode(crypto.spki_sha256(self._cert)).decode()
         curl = pycurl.Curl()
         curl.setopt(pycurl.SSLCERT, self._cert)
         curl.setopt(pycurl.SSLCERTTYPE, "PEM")
         curl.setopt(pycurl.SSLKEY, self._cert)
         curl.setopt(pycurl.SSLKEYTYPE, "PEM")
         curl.setopt(pycurl.CAINFO, self._cert)
+        curl.setopt(pycurl.CAPATH, "")
         curl.setopt(pycurl.SSL_VERIFYPEER, 1)
         curl.setopt(pycurl.SSL_VERIFYHOST, 0)
         curl.setopt(pycurl.PINNEDPUBLICKEY, self._pin)
         curl.setopt(pycurl.SSLVERSION, pycurl.SSLVERSION_TLSv1_2)
         curl.setopt(pycurl.NOSIGNAL, 1)
         curl.setopt(pycurl.TCP_NODELAY, 1)
-        curl.setopt(pycurl.CONNECTTIMEOUT, constants.RPC_CONNECT_TIMEOUT)
-        curl.setopt(pycurl.HTTPHEADER, ["Content-Type: application/json", "Expect:"])
+        curl.setopt(pycurl.PROXY, "")
+        curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(self._connect_timeout * 1000))
+        curl.setopt(pycurl.HTTPHEADER, ["Content-Type: application/json",
+                                        "Accept: application/json", "Expect:"])
+        curl.setopt(pycurl.USERAGENT, "Ganeti RPC %s" % constants.RELEASE_VERSION)
         curl.setopt(pycurl.POST, 1)
         return curl
 
-    def _put_handle(self, address: str, curl) -> None:
+    def _get_session(self) -> _Session:
         with self._lock:
-            self._pool.setdefault(address, []).append(curl)
+            if self._free:
+                return self._free.pop()
+        return _Session(self)
 
-    def call(self, procedure: str, nodes: list, args: list,
-             timeout: float | None = None) -> dict[str, RpcResult]:
-        import pycurl
+    def _put_session(self, session: _Session) -> None:
+        with self._lock:
+            self._free.append(session)
+
+    def close(self) -> None:
+        """Close all idle connections (the client stays usable)."""
+        with self._lock:
+            sessions, self._free = self._free, []
+        for session in sessions:
+            session.close()
+
+    # -- calls ----------------------------------------------------------
+    def call(self, procedure: str, nodes: list[NodeTarget] | list[tuple],
+             args: list, timeout: float | None = None) -> dict[str, RpcResult]:
+        """Send ``procedure(*args)`` to every node at once; results by node name."""
         if procedure not in defs.PROCEDURES:
-            raise errors.ProgrammerError("Unknown RPC procedure %s" % procedure)
-        body = json.dumps(args).encode("utf-8")
-        tmo = timeout if timeout is not None else defs.timeout_of(procedure)
+            raise errors.ProgrammerError("Unknown RPC procedure '%s'" % procedure)
+        if len(args) != defs.arg_count(procedure):
+            raise errors.ProgrammerError("RPC procedure %s takes %d arguments, %d given" % (
+                procedure, defs.arg_count(procedure), len(args)))
+        tmo = timeout if timeout is not None else defs.timeout_of(procedure, args)
         results: dict[str, RpcResult] = {}
-        pending = []
-        for name, address, offline in nodes:
+        todo: list[tuple[str, str]] = []
+        for target in nodes:
+            name, address, offline = target[0], target[1], bool(target[2])
             if offline and not defs.accepts_offline(procedure):
-                results[name] = RpcResult(name, procedure, fail_msg="Node is marked offline",
-                                          offline=True)
-                continue
-            curl = self._get_handle(address)
+                results[name] = RpcResult(name, procedure, fail_msg=OFFLINE_MSG, offline=True)
+            elif not address:
+                results[name] = RpcResult(name, procedure,
+                                          fail_msg="No address known for node %s" % name)
+            else:
+                todo.append((name, address))
+        if todo:
+            body = serializer.dumps(args).encode("utf-8")
+            session = self._get_session()
+            try:
+                results.update(self._run(session, procedure, todo, body, tmo))
+            except BaseException:
+                session.close()
+                raise
+            self._put_session(session)
+        return results
+
+    def call_one(self, procedure: str, node: NodeTarget | tuple, args: list,
+                 timeout: float | None = None) -> RpcResult:
+        """Convenience wrapper of :meth:`call` for a single node."""
+        return self.call(procedure, [node], args, timeout=timeout)[node[0]]
+
+    def _url(self, address: str, procedure: str) -> str:
+        host = "[%s]" % address if ":" in address else address
+        return "https://%s:%d/%s" % (host, self._port, procedure)
+
+    def _run(self, session: _Session, procedure: str, todo: list[tuple[str, str]],
+             body: bytes, tmo: float) -> dict[str, RpcResult]:
+        import pycurl
+        multi = session.multi
+        running: dict[int, tuple[str, str, Any, _io.BytesIO]] = {}
+        extra: list[Any] = []  # second handles when one address appears twice
+        for name, address in todo:
+            curl = session.handle(address)
+            if id(curl) in running:
+                curl = self._new_handle()
+                extra.append(curl)
             buf = _io.BytesIO()
-            host = "[%s]" % address if ":" in address else address
-            curl.setopt(pycurl.URL, "https://%s:%d/%s" % (host, self._port, procedure))
+            curl.setopt(pycurl.URL, self._url(address, procedure))
             curl.setopt(pycurl.POSTFIELDS, body)
             curl.setopt(pycurl.WRITEDATA, buf)
-            curl.setopt(pycurl.TIMEOUT, int(max(1, tmo)))
-            pending.append((name, address, curl, buf))
-        if not pending:
-            return results
-        multi = pycurl.CurlMulti()
-        for _, _, curl, _ in pending:
+            curl.setopt(pycurl.TIMEOUT_MS, max(1000, int(tmo * 1000)))
+            running[id(curl)] = (name, address, curl, buf)
             multi.add_handle(curl)
-        while True:
-            ret, active = multi.perform()
-            if ret != pycurl.E_CALL_MULTI_PERFORM:
-                break
-        while active:
-            multi.select(1.0)
+        errors_by_handle: dict[int, str] = {}
+        remaining = len(running)
+        while remaining:
             while True:
-                ret, active = multi.perform()
+                ret, _active = multi.perform()
                 if ret != pycurl.E_CALL_MULTI_PERFORM:
                     break
-        failed = {}
-        while True:
-            _queued, _ok, errs = multi.info_read()
-            for curl, code, msg in errs:
-                failed[id(curl)] = "Error %d: %s" % (code, msg)
-            if not _queued:
-                break
-        for name, address, curl, buf in pending:
+            while True:
+                queued, _ok, failed = multi.info_read()
+                for curl, code, msg in failed:
+                    errors_by_handle[id(curl)] = "Error %d: %s" % (code, msg)
+                remaining -= len(_ok) + len(failed)
+                if not queued:
+                    break
+            if remaining:
+                multi.select(1.0)
+        results: dict[str, RpcResult] = {}
+        for key, (name, address, curl, buf) in running.items():
             multi.remove_handle(curl)
-            error = failed.get(id(curl))
-            if error is None:
-                status = curl.getinfo(pycurl.RESPONSE_CODE)
-                raw = buf.getvalue()
-                if status != 200:
-                    try:
-                        detail = json.loads(raw).get("message", raw[:200].decode())
-                    except (ValueError, AttributeError):
-                        detail = raw[:200].decode(errors="replace")
-                    results[name] = RpcResult(name, procedure,
-                                              fail_msg="Error %s: %s" % (status, detail))
-                else:
-                    try:
-                        results[name] = RpcResult(name, procedure, json.loads(raw))
-                    except ValueError as err:
-                        results[name] = RpcResult(name, procedure,
-                                                  fail_msg="Invalid JSON answer: %s" % err)
-                self._put_handle(address, curl)
-            else:
+            error = errors_by_handle.get(key)
+            if error is not None:
                 results[name] = RpcResult(name, procedure, fail_msg=error)
+                if curl in extra:
+                    curl.close()
+                else:
+                    session.discard(address)
+                continue
+            results[name] = self._result(name, procedure, curl.getinfo(pycurl.RESPONSE_CODE),
+                                         buf.getvalue())
+            if curl in extra:
                 curl.close()
-        multi.close()
         return results
+
+    @staticmethod
+    def _result(name: str, procedure: str, status: int, raw: bytes) -> RpcResult:
+        if status != 200:
+            return RpcResult(name, procedure,
+                             fail_msg="Error %d: %s" % (status, _error_detail(raw)))
+        try:
+            return RpcResult(name, procedure, serializer.loads(raw))
+        except (ValueError, UnicodeDecodeError) as err:
+            return RpcResult(name, procedure, fail_msg="Invalid JSON answer: %s" % err)

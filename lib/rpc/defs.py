@@ -1,40 +1,107 @@
-"""The RPC procedure table: name -> (timeout class, accepts offline nodes, doc).
+"""The node RPC procedure table (data, not code).
 
-Adding a procedure is adding a row here and a function in the node-side
-table (``server/noded.py``).
+Each row says how long the master waits for an answer (timeout class),
+which positional arguments the body carries (their number is enforced by
+noded), what the call is for, and whether offline nodes are contacted
+anyway. Adding a procedure is adding a row here and the node-side
+function in ``ganeti.server.noded.BACKEND``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
 from ganeti import constants as C
 
-URGENT, FAST, NORMAL, SLOW = C.RPC_TMO_URGENT, C.RPC_TMO_FAST, C.RPC_TMO_NORMAL, C.RPC_TMO_SLOW
+URGENT = C.RPC_TMO_URGENT
+FAST = C.RPC_TMO_FAST
+NORMAL = C.RPC_TMO_NORMAL
+SLOW = C.RPC_TMO_SLOW
+TMO_4HRS = C.RPC_TMO_4HRS
+TMO_1DAY = C.RPC_TMO_1DAY
 
-PROCEDURES: dict[str, tuple[int, bool, str]] = {
-    "version": (URGENT, True, "Protocol version of the node daemon"),
-    "node_info": (URGENT, False, "Boot id, storage and hypervisor facts"),
-    "node_verify": (NORMAL, False, "Run verification checks on the node"),
-    "node_verify_light": (NORMAL, False, "Subset of node_verify used by node add"),
-    "upload_file": (NORMAL, False, "Write a whitelisted cluster file"),
-    "write_ssconf_files": (NORMAL, False, "Write ssconf files"),
-    "jobqueue_update": (URGENT, False, "Write a job queue file"),
-    "jobqueue_rename": (URGENT, False, "Rename job queue files (archive)"),
-    "jobqueue_purge": (NORMAL, False, "Remove the job queue"),
-    "jobqueue_set_drain_flag": (URGENT, False, "Set or clear the queue drain flag"),
-    "os_diagnose": (FAST, False, "List OS definitions"),
-    "hooks_runner": (NORMAL, False, "Run hook scripts"),
-    "test_delay": (NORMAL, False, "Sleep (testing)"),
-    "master_node_name": (URGENT, True, "Master name from this node's ssconf (voting)"),
-    "get_watcher_pause": (URGENT, False, "Read the watcher pause file"),
-    "set_watcher_pause": (URGENT, False, "Write or remove the watcher pause file"),
-    "node_has_ip_address": (FAST, False, "Whether the node owns an address"),
-    "get_file_info": (FAST, False, "Size and mtime of a file"),
+Timeout = int | Callable[[list], float]
+
+
+class Procedure(NamedTuple):
+    """One row of the table."""
+
+    timeout: Timeout
+    """Read timeout in seconds, or a function of the call's arguments."""
+    args: tuple[str, ...]
+    """Names of the positional arguments, in wire order."""
+    doc: str
+    accept_offline: bool = False
+    """Contact nodes even when they are marked offline (e.g. ``version``)."""
+
+
+def _delay_timeout(args: list) -> float:
+    """test_delay waits as long as it was asked to, plus a margin."""
+    try:
+        return max(float(args[0]), 0.0) + 5.0
+    except (IndexError, TypeError, ValueError):
+        return float(URGENT)
+
+
+P = Procedure
+PROCEDURES: dict[str, Procedure] = {
+    # node / cluster
+    "version": P(URGENT, (), "Protocol version of the node daemon", accept_offline=True),
+    "node_info": P(URGENT, ("storage_units", "hv_specs"),
+                   "Boot id, storage and hypervisor facts of the node"),
+    "node_verify": P(NORMAL, ("checks", "cluster_name", "hvparams"),
+                     "Run the requested verification checks"),
+    "node_verify_light": P(NORMAL, ("checks", "cluster_name", "hvparams"),
+                           "Subset of node_verify used when adding a node"),
+    "node_has_ip_address": P(FAST, ("address",), "Whether the node owns an IP address"),
+    "node_ensure_daemon": P(URGENT, ("daemon", "run"), "Start or stop a Ganeti daemon"),
+    "node_start_master_daemons": P(FAST, ("no_voting",), "Start the master daemons"),
+    "node_stop_master": P(FAST, (), "Stop the master daemons"),
+    "node_leave_cluster": P(NORMAL, ("modify_ssh_setup",),
+                            "Remove the cluster files and stop the node daemon"),
+    "master_node_name": P(URGENT, (), "Master name from this node's ssconf (voting)",
+                          accept_offline=True),
+    "etc_hosts_modify": P(NORMAL, ("mode", "name", "ip"), "Add or remove an /etc/hosts entry"),
+    "bridges_exist": P(URGENT, ("bridges",), "Fail unless all bridges exist"),
+    "get_watcher_pause": P(URGENT, (), "Read the watcher pause file"),
+    "set_watcher_pause": P(URGENT, ("until",), "Write or remove the watcher pause file"),
+    "get_file_info": P(FAST, ("path",), "Size, mode and mtime of a file"),
+    "test_delay": P(_delay_timeout, ("duration",), "Sleep on the node (testing)"),
+    # files, ssconf, job queue
+    "upload_file": P(NORMAL, ("file_name", "content", "mode", "uid", "gid", "atime", "mtime"),
+                     "Write a whitelisted cluster file"),
+    "upload_file_single": P(NORMAL,
+                            ("file_name", "content", "mode", "uid", "gid", "atime", "mtime"),
+                            "Write a whitelisted cluster file (single-node variant)"),
+    "write_ssconf_files": P(NORMAL, ("values",), "Write ssconf files"),
+    "jobqueue_update": P(URGENT, ("file_name", "content"), "Write a job queue file durably"),
+    "jobqueue_rename": P(URGENT, ("renames",), "Rename job queue files (archiving)"),
+    "jobqueue_purge": P(NORMAL, (), "Remove the job queue contents (demotion)"),
+    "jobqueue_set_drain_flag": P(URGENT, ("flag",), "Set or clear the queue drain flag"),
+    # OS definitions and hooks
+    "os_diagnose": P(FAST, (), "List the OS definitions found on the node"),
+    "hooks_runner": P(NORMAL, ("hpath", "phase", "env"), "Run the hook scripts of a phase"),
 }
+del P
 
 
-def timeout_of(procedure: str) -> int:
-    return PROCEDURES[procedure][0]
+def get(procedure: str) -> Procedure:
+    """The table row, or KeyError for an unknown procedure."""
+    return PROCEDURES[procedure]
+
+
+def timeout_of(procedure: str, args: list[Any] | None = None) -> float:
+    """Read timeout (s) of a call with these arguments."""
+    tmo = PROCEDURES[procedure].timeout
+    if callable(tmo):
+        return tmo(list(args or []))
+    return float(tmo)
 
 
 def accepts_offline(procedure: str) -> bool:
-    return PROCEDURES[procedure][1]
+    return PROCEDURES[procedure].accept_offline
+
+
+def arg_count(procedure: str) -> int:
+    return len(PROCEDURES[procedure].args)
