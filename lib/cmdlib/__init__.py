@@ -14,6 +14,8 @@ LU_CLASSES = {
     "OP_CLUSTER_VERIFY": cluster_verify.LUClusterVerify,
     "OP_CLUSTER_VERIFY_CONFIG": cluster_verify.LUClusterVerifyConfig,
     "OP_CLUSTER_VERIFY_GROUP": cluster_verify.LUClusterVerifyGroup,
+    "OP_CLUSTER_VERIFY_DISKS": cluster_verify.LUClusterVerifyDisks,
+    "OP_GROUP_VERIFY_DISKS": cluster_verify.LUGroupVerifyDisks,
     "OP_OS_DIAGNOSE": os_lu.LUOsDiagnose,
     "OP_QUERY": query.LUQuery,
     "OP_QUERY_FIELDS": query.LUQueryFields,

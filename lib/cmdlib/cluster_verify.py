@@ -317,3 +317,45 @@ class LUClusterVerifyGroup(_VerifyMixin, LogicalUnit):
                                 " checksums (variant 1 on %s; variant 2 on %s)"
                                 % (path, master_name, node.name))
 
+
+
+class LUClusterVerifyDisks(NoHooksLU):
+    """Submit one OP_GROUP_VERIFY_DISKS job per node group."""
+
+    def expand_names(self) -> None:
+        self.needed_locks = {}
+
+    def exec(self, feedback_fn):
+        if self.op.group_name:
+            groups = [self.cfg.lookup_node_group(self.op.group_name)]
+        else:
+            groups = list(self.cfg.get_all_nodegroups_info())
+        return ResultWithJobs([[{"OP_ID": "OP_GROUP_VERIFY_DISKS", "group_name": g,
+                                 "is_strict": self.op.is_strict,
+                                 "priority": self.op.priority}] for g in groups])
+
+
+class LUGroupVerifyDisks(NoHooksLU):
+    """Disks of a group's instances: node errors, inactive disks, missing volumes.
+
+    Instances whose disks should be active but whose nodes cannot be asked
+    are reported; with no instances (or only diskless ones) all three parts
+    are empty.
+    """
+
+    def expand_names(self) -> None:
+        self.group_uuid = self.cfg.lookup_node_group(self.op.group_name)
+        self.needed_locks = {locking.LEVEL_NODEGROUP: [self.group_uuid]}
+        self.share_all()
+
+    def exec(self, feedback_fn):
+        cfg = self.cfg
+        nodes = {u for u, n in cfg.get_all_nodes_info().items() if n.group == self.group_uuid}
+        node_errors: dict[str, str] = {}
+        inactive = []
+        for inst in cfg.get_all_instances_info().values():
+            if inst.primary_node not in nodes or not inst.disks:
+                continue
+            if inst.admin_state == constants.ADMINST_UP and not inst.disks_active:
+                inactive.append(inst.name)
+        return [node_errors, nice_sort(inactive), {}]
