@@ -9,6 +9,8 @@ implementation: validation, defaults, JSON round trip in upstream's
 
 from __future__ import annotations
 
+import decimal
+import math
 import re
 from typing import Any
 
@@ -512,19 +514,36 @@ def op_id_to_class_name(op_id: str) -> str:
     return "Op" + "".join(w.capitalize() for w in op_id[3:].split("_"))
 
 
-def _format_duration(value: float) -> str:
-    """Render a float like upstream's summaries (Haskell ``show``)."""
+def haskell_show_double(value: float) -> str:
+    """A float as Haskell's ``show`` prints it (used in TEST_DELAY summaries).
+
+    Shortest round-trip digits; plain decimal for 0.1 <= |x| < 10^7,
+    otherwise ``d.ddde<exp>``: 0.01 -> "1.0e-2", 10 -> "10.0".
+    """
     v = float(value)
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    sign = "-" if math.copysign(1.0, v) < 0 else ""
     if v == 0:
-        return "0.0"
+        return sign + "0.0"
+    parsed = decimal.Decimal(repr(abs(v))).as_tuple()
+    digits = "".join(str(d) for d in parsed.digits)
+    exponent = int(parsed.exponent)
+    stripped = digits.rstrip("0")
+    exponent += len(digits) - len(stripped)
+    digits = stripped
+    point = len(digits) + exponent  # value = 0.<digits> * 10^point
     if 0.1 <= abs(v) < 1e7:
-        text = repr(v)
-        return text if "." in text or "e" in text else text + ".0"
-    mant, exp = ("%.15e" % v).split("e")
-    mant = mant.rstrip("0")
-    if mant.endswith("."):
-        mant += "0"
-    return "%se%d" % (mant, int(exp))
+        if point <= 0:
+            return "%s0.%s%s" % (sign, "0" * -point, digits)
+        whole = digits[:point].ljust(point, "0")
+        return "%s%s.%s" % (sign, whole, digits[point:] or "0")
+    return "%s%s.%se%d" % (sign, digits[0], digits[1:] or "0", point - 1)
+
+
+#: Parameters naming what an unknown opcode works on, in order of preference.
 
 
 class OpCode:
@@ -615,7 +634,7 @@ class OpCode:
         value = self._values.get(key) if key else None
         if value is not None:
             if self.OP_ID == "OP_TEST_DELAY":
-                value = _format_duration(value)
+                value = haskell_show_double(value)
             text += "(%s)" % value
         return text
 

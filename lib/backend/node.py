@@ -1,196 +1,212 @@
-"""Node facts and checks: version, node_info, node_verify, small helpers."""
+"""Node facts: version, node_info and small per-node helpers.
+
+Every function here is an RPC procedure body: arguments come from the
+wire (already JSON-decoded), so they are type-checked before use, and
+errors are raised as ``errors.*`` whose message goes back to the master.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import socket
+import shutil
+import subprocess
 import time
+from typing import Any
 
-from ganeti import constants, errors, netutils, pathutils
+from ganeti import constants, errors, pathutils
+
+_MIB = 1024 * 1024
+_BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
+_hv_versions: dict[str, str | None] = {}
 
 
 def version() -> int:
+    """Protocol version; the master refuses nodes that differ."""
     return constants.PROTOCOL_VERSION
 
 
-def _boot_id() -> str:
+def boot_id() -> str:
+    """Changes on every boot: the watcher uses it to spot rebooted nodes."""
     try:
-        with open("/proc/sys/kernel/random/boot_id") as fh:
+        with open(_BOOT_ID_FILE, encoding="ascii") as fh:
             return fh.read().strip()
     except OSError:
         return ""
 
 
 def _meminfo() -> dict[str, int]:
-    out = {}
+    """/proc/meminfo in MiB."""
+    out: dict[str, int] = {}
     try:
-        with open("/proc/meminfo") as fh:
+        with open("/proc/meminfo", encoding="ascii") as fh:
             for line in fh:
-                key, value = line.split(":", 1)
-                out[key] = int(value.split()[0]) // 1024
-    except (OSError, ValueError):
+                key, _, value = line.partition(":")
+                fields = value.split()
+                if fields and fields[0].isdigit():
+                    out[key.strip()] = int(fields[0]) // 1024
+    except OSError:
         pass
     return out
 
 
-def _hv_info(hv: str) -> dict:
+def _cpu_facts() -> tuple[int, int, int]:
+    """(cpu_total, cpu_nodes, cpu_sockets) of this machine."""
+    total = os.cpu_count() or 1
+    sockets: set[str] = set()
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                if key.strip() == "physical id":
+                    sockets.add(value.strip())
+    except OSError:
+        pass
+    try:
+        nodes = sum(1 for n in os.listdir("/sys/devices/system/node")
+                    if n.startswith("node") and n[4:].isdigit())
+    except OSError:
+        nodes = 1
+    return total, max(nodes, 1), max(len(sockets), 1)
+
+
+def _hv_version(hv: str, hvparams: dict) -> str | None:
+    """Version string of the hypervisor program (cached per binary)."""
+    if hv != constants.HT_KVM:
+        return None
+    path = str(hvparams.get("kvm_path") or constants.HVC_DEFAULTS["kvm"]["kvm_path"])
+    if path not in _hv_versions:
+        try:
+            out = subprocess.run([path, "--version"], capture_output=True, text=True,
+                                 timeout=10, check=False).stdout
+            _hv_versions[path] = out.splitlines()[0].strip() if out else None
+        except (OSError, subprocess.SubprocessError):
+            _hv_versions[path] = None
+    return _hv_versions[path]
+
+
+def hv_node_info(hv: str, hvparams: dict | None = None) -> dict[str, Any]:
+    """Memory and CPU facts as the hypervisor layer reports them (MiB).
+
+    ``memory_free`` counts page cache as free (it is reclaimable), and
+    ``memory_dom0`` is what the host itself uses; without Xen no CPUs are
+    reserved for a dom0.
+    """
+    if hv not in constants.HYPER_TYPES:
+        raise errors.HypervisorError("Unknown hypervisor '%s'" % hv)
     mem = _meminfo()
     total = mem.get("MemTotal", 0)
-    free = mem.get("MemAvailable", mem.get("MemFree", 0))
-    cpus = os.cpu_count() or 1
-    return {"memory_total": total, "memory_free": free, "memory_dom0": total - free,
-            "cpu_total": cpus, "cpu_nodes": 1, "cpu_sockets": 1, "cpu_dom0": 0,
-            "hv_version": None, "type": hv}
+    free = mem.get("MemFree", 0) + mem.get("Buffers", 0) + mem.get("Cached", 0)
+    cpus, nodes, sockets = _cpu_facts()
+    return {"memory_total": total, "memory_free": min(free, total),
+            "memory_dom0": max(total - free, 0), "cpu_total": cpus, "cpu_nodes": nodes,
+            "cpu_sockets": sockets, "cpu_dom0": 0,
+            "hv_version": _hv_version(hv, hvparams or {})}
 
 
-def _storage_info(unit: list) -> dict:
+def _statvfs_info(stype: str, key: str) -> dict[str, Any]:
+    path = pathutils.add_root(key)
+    try:
+        st = os.statvfs(path)
+    except OSError as err:
+        raise errors.StorageError("Can't get storage information for %s '%s': %s"
+                                  % (stype, key, err.strerror or err))
+    return {"type": stype, "name": key,
+            "storage_size": st.f_blocks * st.f_frsize // _MIB,
+            "storage_free": st.f_bavail * st.f_frsize // _MIB}
+
+
+def _lvm_vg_info(key: str) -> dict[str, Any]:
+    vgs = shutil.which("vgs") or "/sbin/vgs"
+    try:
+        res = subprocess.run([vgs, "--noheadings", "--nosuffix", "--units=m",
+                              "--separator=|", "-o", "vg_size,vg_free", key],
+                             capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError) as err:
+        raise errors.StorageError("Can't run vgs for volume group '%s': %s" % (key, err))
+    if res.returncode != 0:
+        raise errors.StorageError("Can't get information on volume group '%s': %s"
+                                  % (key, (res.stderr or res.stdout).strip()))
+    size, _, free = res.stdout.strip().partition("|")
+    return {"type": "lvm-vg", "name": key, "storage_size": int(float(size)),
+            "storage_free": int(float(free))}
+
+
+def storage_unit_info(unit: Any) -> dict[str, Any]:
+    """Size and free space (MiB) of one ``[type, key, params]`` storage unit."""
+    if not isinstance(unit, (list, tuple)) or len(unit) < 2 or \
+            not all(isinstance(u, str) for u in unit[:2]):
+        raise errors.ParameterError("Invalid storage unit %r: expected [type, key, params]"
+                                    % (unit,))
     stype, key = unit[0], unit[1]
-    info = {"type": stype, "name": key, "storage_size": 0, "storage_free": 0}
-    if stype in (constants.DT_FILE, constants.DT_SHARED_FILE) and key:
-        path = pathutils.add_root(key)
-        try:
-            st = os.statvfs(path)
-            info["storage_size"] = st.f_blocks * st.f_frsize // (1024 * 1024)
-            info["storage_free"] = st.f_bavail * st.f_frsize // (1024 * 1024)
-        except OSError as err:
-            raise errors.StorageError("Can't get storage info for %s: %s" % (key, err))
-    return info
+    if stype in ("file", "sharedfile", "gluster"):
+        return _statvfs_info(stype, key)
+    if stype == "lvm-vg":
+        return _lvm_vg_info(key)
+    if stype in ("diskless", "ext", "rados", "lvm-pv"):
+        # no space accounting for these (as upstream): report the unit only
+        return {"type": stype, "name": key, "storage_size": 0, "storage_free": 0}
+    raise errors.ParameterError("Unknown storage type '%s'" % stype)
 
 
 def node_info(storage_units: list, hv_specs: list) -> list:
-    return [_boot_id(), [_storage_info(u) for u in storage_units or []],
-            [_hv_info(spec[0]) for spec in hv_specs or []]]
-
-
-def _file_sha1(path: str) -> str | None:
-    try:
-        h = hashlib.sha1()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(65536), b""):
-                h.update(chunk)
-        return h.hexdigest()
-    except OSError:
-        return None
-
-
-def _nodesetup_problems() -> list[str]:
-    problems = []
-    if not os.path.isdir("/proc/sys") or not os.path.exists("/proc/sysrq-trigger"):
-        problems.append("The procfs filesystem doesn't seem to be mounted under /proc,"
-                        " missing required directory /proc/sys and the file"
-                        " /proc/sysrq-trigger")
-    if not os.path.isdir("/sys/block"):
-        problems.append("The sysfs filesystem doesn't seem to be mounted under /sys,"
-                        " missing required directory /sys/block")
-    return problems
-
-
-def node_verify(checks: dict, cluster_name: str, hvparams: dict) -> dict:
-    """Run the requested checks (keys of ``checks``) and answer per check."""
-    if not isinstance(checks, dict):
-        raise errors.ParameterError("node_verify checks must be a dict")
-    result: dict = {}
-    if "version" in checks:
-        result["version"] = [constants.PROTOCOL_VERSION, constants.RELEASE_VERSION]
-    if "time" in checks:
-        now = time.time()
-        result["time"] = [int(now), int((now - int(now)) * 1e6)]
-    if "filelist" in checks:
-        sums = {}
-        for path in checks["filelist"] or []:
-            digest = _file_sha1(pathutils.add_root(path))
-            if digest is not None:
-                sums[path] = digest
-        result["filelist"] = sums
-    if "nodelist" in checks:
-        failed = {}
-        me = netutils.my_hostname()
-        for name, addr in (checks["nodelist"] or {}).items():
-            if name == me:
-                continue
-            if not netutils.tcp_ping(addr, constants.DEFAULT_NODED_PORT, timeout=5,
-                                     live_port_needed=True):
-                failed[name] = "TCP connection to %s:%d failed" % (
-                    addr, constants.DEFAULT_NODED_PORT)
-        result["nodelist"] = failed
-    if "hypervisor" in checks:
-        result["hypervisor"] = {hv: _hv_verify(hv) for hv in checks["hypervisor"] or []}
-    if "nodesetup" in checks:
-        result["nodesetup"] = _nodesetup_problems()
-    if "client-cert" in checks:
-        path = pathutils.add_root(checks["client-cert"] or pathutils.NODED_CERT_FILE)
-        try:
-            from ganeti import crypto
-            result["client-cert"] = [0, crypto.cert_digest(path)]
-        except (OSError, ValueError) as err:
-            result["client-cert"] = [1, "Error loading certificate %s: %s" % (path, err)]
-    if "instancelist" in checks:
-        result["instancelist"] = []
-    if "master-ip" in checks:
-        result["master-ip"] = True
-    if "bridges" in checks:
-        result["bridges"] = [b for b in checks["bridges"] or []
-                             if not os.path.isdir("/sys/class/net/%s/bridge" % b)]
-    if "oslist" in checks:
-        from ganeti.backend import os_defs
-        result["oslist"] = os_defs.os_diagnose()
-    return result
-
-
-def _hv_verify(hv: str) -> str | None:
-    if hv == constants.HT_FAKE:
-        return None
-    if hv == constants.HT_KVM:
-        return None if os.path.exists("/usr/bin/qemu-system-x86_64") else \
-            "qemu binary /usr/bin/qemu-system-x86_64 not found"
-    if hv == constants.HT_LXC:
-        return None if os.path.exists("/usr/bin/lxc-start") else "lxc-start not found"
-    if hv in (constants.HT_XEN_PVM, constants.HT_XEN_HVM):
-        return None if os.path.exists("/proc/xen") else "Xen is not running on this node"
-    return None
-
-
-def node_has_ip_address(ip: str) -> bool:
-    return netutils.owns_ip(ip)
+    """``[bootid, [storage info...], [hv info...]]`` for capacity planning."""
+    if not isinstance(storage_units, list) or not isinstance(hv_specs, list):
+        raise errors.ParameterError("node_info expects two lists")
+    hv_info = []
+    for spec in hv_specs:
+        if not isinstance(spec, (list, tuple)) or not spec or not isinstance(spec[0], str):
+            raise errors.ParameterError("Invalid hypervisor spec %r" % (spec,))
+        params = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
+        hv_info.append(hv_node_info(spec[0], params))
+    return [boot_id(), [storage_unit_info(u) for u in storage_units], hv_info]
 
 
 def test_delay(duration: float) -> None:
-    if not isinstance(duration, (int, float)) or duration < 0:
+    """Sleep; used by OP_TEST_DELAY to exercise locking and timeouts."""
+    if isinstance(duration, bool) or not isinstance(duration, (int, float)) or \
+            not 0 <= duration <= 86400:
         raise errors.ParameterError("Invalid delay duration %r" % (duration,))
     time.sleep(duration)
 
 
 def master_node_name() -> str:
+    """Who this node believes is master (its ssconf): the vote in elections."""
     from ganeti import ssconf
     return ssconf.SimpleStore().get_master_node()
 
 
 def get_watcher_pause() -> int | None:
+    """Epoch until which the watcher is paused, or None."""
     try:
-        with open(pathutils.WATCHER_PAUSEFILE) as fh:
+        with open(pathutils.WATCHER_PAUSEFILE, encoding="ascii") as fh:
             return int(fh.read().strip())
+    except FileNotFoundError:
+        return None
     except (OSError, ValueError):
         return None
 
 
-def set_watcher_pause(until: int | None) -> None:
+def set_watcher_pause(until: float | None) -> None:
+    """Pause the watcher until an epoch (None removes the pause)."""
     from ganeti.utils import io
     if until is None:
         io.remove_file(pathutils.WATCHER_PAUSEFILE)
-    else:
-        if not isinstance(until, (int, float)):
-            raise errors.ParameterError("Watcher pause must be a number")
-        io.write_file_atomic(pathutils.WATCHER_PAUSEFILE, "%d\n" % int(until), mode=0o644)
+        return
+    if isinstance(until, bool) or not isinstance(until, (int, float)):
+        raise errors.ParameterError("Watcher pause must be a timestamp or null, got %r"
+                                    % (until,))
+    io.write_file_atomic(pathutils.WATCHER_PAUSEFILE, "%d\n" % int(until), mode=0o644)
 
 
-def get_file_info(path: str) -> dict | None:
+def get_file_info(path: str) -> dict[str, Any] | None:
+    """Size, mode and mtime of a file (cluster-wide path), None if absent."""
+    if not isinstance(path, str) or not os.path.isabs(path):
+        raise errors.ParameterError("Invalid path %r: must be absolute" % (path,))
     try:
         st = os.stat(pathutils.add_root(path))
-    except OSError:
+    except FileNotFoundError:
         return None
-    return {"size": st.st_size, "mode": st.st_mode & 0o7777, "mtime": st.st_mtime}
-
-
-def hostname() -> str:
-    return socket.getfqdn()
+    except OSError as err:
+        raise errors.OpExecError("Can't stat %s: %s" % (path, err.strerror))
+    return {"size": st.st_size, "mode": st.st_mode & 0o7777, "uid": st.st_uid,
+            "gid": st.st_gid, "mtime": st.st_mtime}

@@ -1,4 +1,11 @@
-"""OS definitions found on this node (``os_diagnose``)."""
+"""OS definitions installed on this node (``os_diagnose``).
+
+An OS definition is a directory ``<search dir>/<name>/`` following the
+ganeti-os-interface layout (API 10/15/20). Each is inspected on every
+call (OS packages come and go without telling Ganeti) and reported as
+``[name, path, valid, diagnose, variants, parameters, api_versions,
+trusted]``; an invalid one carries the reason in ``diagnose``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,12 @@ import stat
 
 from ganeti import constants, pathutils
 
+CREATE_UNTRUSTED = "create_untrusted"
+
+
+class InvalidOS(Exception):
+    """Why an OS directory is not a usable OS definition."""
+
 
 def _read_lines(path: str) -> list[str]:
     with open(path, encoding="utf-8") as fh:
@@ -14,79 +27,117 @@ def _read_lines(path: str) -> list[str]:
                 if line.strip() and not line.lstrip().startswith("#")]
 
 
-def _is_exec(path: str) -> bool:
+def _is_executable_file(path: str) -> bool:
     try:
         st = os.stat(path)
     except OSError:
         return False
-    return stat.S_ISREG(st.st_mode) and bool(st.st_mode & stat.S_IXUSR)
+    return stat.S_ISREG(st.st_mode) and bool(st.st_mode & 0o111)
+
+
+def _api_versions(path: str) -> list[int]:
+    api_file = os.path.join(path, constants.OS_API_FILE)
+    try:
+        lines = _read_lines(api_file)
+    except FileNotFoundError:
+        raise InvalidOS("'%s' file not found under path %s" % (constants.OS_API_FILE, path))
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidOS("Error while reading the API version file at %s: %s" % (api_file, err))
+    try:
+        versions = [int(v) for v in lines]
+    except ValueError:
+        raise InvalidOS("API version file at %s does not contain integers" % api_file)
+    if not versions:
+        raise InvalidOS("API version file at %s is empty" % api_file)
+    return versions
+
+
+def _check_scripts(path: str, api: int) -> bool:
+    """Validate the scripts; returns whether the OS is trusted."""
+    scripts = [constants.OS_SCRIPT_IMPORT, constants.OS_SCRIPT_EXPORT,
+               constants.OS_SCRIPT_RENAME]
+    if api >= constants.OS_API_V20:
+        scripts.append(constants.OS_SCRIPT_VERIFY)
+    create = os.path.join(path, constants.OS_SCRIPT_CREATE)
+    untrusted = os.path.join(path, CREATE_UNTRUSTED)
+    if os.path.lexists(create) and os.path.lexists(untrusted):
+        raise InvalidOS("Both '%s' and '%s' scripts exist; only one is allowed"
+                        % (constants.OS_SCRIPT_CREATE, CREATE_UNTRUSTED))
+    trusted = not os.path.lexists(untrusted)
+    scripts.insert(0, constants.OS_SCRIPT_CREATE if trusted else CREATE_UNTRUSTED)
+    for script in scripts:
+        spath = os.path.join(path, script)
+        if not os.path.lexists(spath):
+            raise InvalidOS("Script '%s' not found under path %s" % (script, path))
+        if not _is_executable_file(spath):
+            raise InvalidOS("Script '%s' under path %s is not an executable regular file"
+                            % (script, path))
+    return trusted
+
+
+def _variants(path: str, api: int) -> list[str]:
+    vfile = os.path.join(path, constants.OS_VARIANTS_FILE)
+    if api < constants.OS_API_V15 or not os.path.exists(vfile):
+        return []
+    try:
+        variants = _read_lines(vfile)
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidOS("Error while reading the OS variants file at %s: %s" % (vfile, err))
+    if not variants:
+        raise InvalidOS("No supported os variant found in %s" % vfile)
+    return variants
+
+
+def _parameters(path: str, api: int) -> list[list[str]]:
+    if api < constants.OS_API_V20:
+        return []
+    pfile = os.path.join(path, constants.OS_PARAMETERS_FILE)
+    try:
+        lines = _read_lines(pfile)
+    except FileNotFoundError:
+        raise InvalidOS("'%s' file not found under path %s (required by API %d)"
+                        % (constants.OS_PARAMETERS_FILE, path, api))
+    except (OSError, UnicodeDecodeError) as err:
+        raise InvalidOS("Error while reading the OS parameters file at %s: %s" % (pfile, err))
+    params = []
+    for line in lines:
+        parts = line.split(None, 1)
+        params.append([parts[0], parts[1].strip() if len(parts) > 1 else ""])
+    return params
 
 
 def inspect_os(name: str, base: str) -> list:
-    """[name, path, valid, diagnose, variants, parameters, api_versions, trusted]."""
+    """One os_diagnose entry for ``<base>/<name>``."""
     path = os.path.join(base, name)
+    shown = pathutils.strip_root(path)
+    versions: list[int] = []
     try:
-        versions = [int(v) for v in _read_lines(os.path.join(path, constants.OS_API_FILE))]
-    except FileNotFoundError:
-        return [name, path, False, "API version file not found", [], [], [], True]
-    except (OSError, ValueError) as err:
-        return [name, path, False, "Error while reading the API version file: %s" % err,
-                [], [], [], True]
-    if not constants.OS_API_VERSIONS.intersection(versions):
-        return [name, path, False, "API version mismatch (found %s, expected one of %s)" % (
-            versions, sorted(constants.OS_API_VERSIONS)), [], [], versions, True]
-    api = max(constants.OS_API_VERSIONS.intersection(versions))
-    trusted = True
-    scripts = [constants.OS_SCRIPT_CREATE, constants.OS_SCRIPT_IMPORT,
-               constants.OS_SCRIPT_EXPORT, constants.OS_SCRIPT_RENAME]
-    if api >= constants.OS_API_V20:
-        scripts.append(constants.OS_SCRIPT_VERIFY)
-    for script in scripts:
-        spath = os.path.join(path, script)
-        if script == constants.OS_SCRIPT_CREATE and not os.path.exists(spath) and \
-                _is_exec(os.path.join(path, "create_untrusted")):
-            trusted = False
-            continue
-        if not os.path.exists(spath):
-            return [name, path, False, "Script %s is missing" % script, [], [], versions,
-                    trusted]
-        if not _is_exec(spath):
-            return [name, path, False, "Script %s is not an executable regular file" % script,
-                    [], [], versions, trusted]
-    variants: list[str] = []
-    if api >= constants.OS_API_V15:
-        vfile = os.path.join(path, constants.OS_VARIANTS_FILE)
-        if os.path.exists(vfile):
-            try:
-                variants = _read_lines(vfile)
-            except OSError as err:
-                return [name, path, False, "Error while reading the variants file: %s" % err,
-                        [], [], versions, trusted]
-    params: list[list[str]] = []
-    if api >= constants.OS_API_V20:
-        pfile = os.path.join(path, constants.OS_PARAMETERS_FILE)
-        if os.path.exists(pfile):
-            try:
-                for line in _read_lines(pfile):
-                    parts = line.split(None, 1)
-                    params.append([parts[0], parts[1] if len(parts) > 1 else ""])
-            except OSError as err:
-                return [name, path, False, "Error while reading the parameters file: %s" % err,
-                        [], [], versions, trusted]
-    return [name, path, True, "", variants, params, versions, trusted]
+        versions = _api_versions(path)
+        supported = constants.OS_API_VERSIONS.intersection(versions)
+        if not supported:
+            raise InvalidOS("API version mismatch for path '%s': found %s, want %s"
+                            % (shown, versions, sorted(constants.OS_API_VERSIONS)))
+        api = max(supported)
+        trusted = _check_scripts(path, api)
+        variants = _variants(path, api)
+        params = _parameters(path, api)
+    except InvalidOS as err:
+        return [name, shown, False, str(err).replace(path, shown), [], [], versions, True]
+    return [name, shown, True, "", variants, params, versions, trusted]
 
 
 def os_diagnose(search_path: list[str] | None = None) -> list[list]:
-    """Every OS on this node; the first directory on the search path wins."""
+    """Every OS on this node; for a name found twice the first directory wins."""
     out = []
-    seen = set()
+    seen: set[str] = set()
     for base in search_path or pathutils.OS_SEARCH_PATH:
         try:
             names = sorted(os.listdir(base))
         except OSError:
             continue
         for name in names:
-            if name in seen or not os.path.isdir(os.path.join(base, name)):
+            if name in seen or name.startswith(".") or \
+                    not os.path.isdir(os.path.join(base, name)):
                 continue
             seen.add(name)
             out.append(inspect_os(name, base))

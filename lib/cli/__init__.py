@@ -1,1 +1,1 @@
-"""cli package."""
+"""Command-line programs (gnt-*): framework, options, job following, one module per program."""

@@ -2,31 +2,41 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import time
 
 from ganeti import constants, errors
-from ganeti.cli.base import Command, ask_user, run
-from ganeti.cli.options import JOB_OPTS, SUBMIT_OPTS
-from ganeti.utils.text import nice_sort
+from ganeti.cli.base import Command, run
+from ganeti.cli.options import SUBMIT_OPTS
+
+_LVM_TEMPLATES = frozenset([constants.DT_PLAIN, constants.DT_DRBD8])
+_BE_UNITS = frozenset(["maxmem", "minmem", "memory"])
 
 _INIT_OPTS = [
-    "secondary_ip", "vg_name", "master_netdev", "master_netmask", "use_external_mip",
-    "mac_prefix", "no_etc_hosts", "no_ssh_init", "file_storage_dir", "shared_file_storage_dir",
-    "gluster_storage_dir", "enabled_hypervisors", "hvparams", "beparams", "nicparams",
-    "diskparams", "ndparams", "maintain_node_health", "uid_pool", "default_iallocator",
-    "default_iallocator_params", "primary_ip_version", "prealloc_wipe_disks",
-    "candidate_pool_size", "enabled_disk_templates", "drbd_helper", "ipolicy_std_specs",
-    "ipolicy_disk_templates", "ipolicy_vcpu_ratio", "ipolicy_spindle_ratio", "install_image",
-    "zeroing_image", "compression_tools", "user_shutdown", "ssh_key_type", "ssh_key_bits",
+    "beparams", "candidate_pool_size", "enabled_hypervisors", "file_storage_dir", "hvparams",
+    "mac_prefix", "master_netdev", "master_netmask", "nicparams", "no_etc_hosts",
+    "no_ssh_init", "secondary_ip", "vg_name", "maintain_node_health", "uid_pool",
+    "drbd_helper", "default_iallocator", "default_iallocator_params", "primary_ip_version",
+    "prealloc_wipe_disks", "ndparams", "shared_file_storage_dir", "use_external_mip",
+    "diskparams", "hv_state", "disk_state", "enabled_disk_templates", "ipolicy_std_specs",
+    "gluster_storage_dir", "install_image", "zeroing_image", "compression_tools",
+    "user_shutdown", "ssh_key_bits", "ssh_key_type", "ipolicy_bounds_specs",
+    "ipolicy_disk_templates", "ipolicy_vcpu_ratio", "ipolicy_spindle_ratio",
+    "specs_cpu_count", "specs_disk_count", "specs_disk_size", "specs_mem_size",
+    "specs_nic_count",
 ]
-_MODIFY_OPTS = [o for o in _INIT_OPTS if o not in (
-    "secondary_ip", "no_etc_hosts", "no_ssh_init", "primary_ip_version", "ssh_key_type",
-    "ssh_key_bits")] + ["force", "add_uids", "remove_uids", "reserved_lvs", "modify_etc_hosts",
-                        "max_running_jobs", "max_tracked_jobs",
-                        "instance_communication_network"]
+_MODIFY_OPTS = [
+    "force", "beparams", "candidate_pool_size", "max_running_jobs", "max_tracked_jobs",
+    "install_image", "instance_communication_network", "enabled_hypervisors", "hvparams",
+    "mac_prefix", "master_netdev", "master_netmask", "nicparams", "vg_name",
+    "maintain_node_health", "uid_pool", "add_uids", "remove_uids", "drbd_helper",
+    "default_iallocator", "default_iallocator_params", "reserved_lvs", "dry_run", "priority",
+    "prealloc_wipe_disks", "ndparams", "use_external_mip", "diskparams", "hv_state",
+    "disk_state"] + SUBMIT_OPTS + [
+    "enabled_disk_templates", "ipolicy_std_specs", "modify_etc_hosts", "user_shutdown",
+    "ipolicy_bounds_specs", "ipolicy_disk_templates", "ipolicy_vcpu_ratio",
+    "ipolicy_spindle_ratio", "file_storage_dir", "shared_file_storage_dir", "zeroing_image",
+    "compression_tools", "enabled_data_collectors", "data_collector_interval",
+]
 
 
 def _client():
@@ -34,99 +44,161 @@ def _client():
     return jobs.get_client()
 
 
-def _uid_pool(spec: str) -> list:
+# --- parameter helpers -----------------------------------------------------------
+
+def parse_uid_pool(spec: str) -> list[list[int]]:
+    """'1000-1009,2000 3000' -> [[1000, 1009], [2000, 2000], [3000, 3000]] (sorted)."""
     ranges = []
-    for part in spec.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        lo, _, hi = part.partition("-")
+    for part in spec.replace(",", " ").split():
+        bounds = part.split("-")
+        if len(bounds) > 2:
+            raise errors.OpPrereqError("Invalid user-id range definition. Only one hyphen"
+                                       " allowed: %s" % part, errors.ECODE_INVAL)
         try:
-            ranges.append([int(lo), int(hi or lo)])
+            lower = int(bounds[0])
+            higher = int(bounds[-1])
         except ValueError:
-            raise errors.OpPrereqError("Invalid user-id range '%s'" % part, errors.ECODE_INVAL)
-    return ranges
+            raise errors.OpPrereqError("Invalid user-id value in range '%s'" % part,
+                                       errors.ECODE_INVAL)
+        if higher < lower:
+            raise errors.OpPrereqError("Invalid user-id range: %s" % part, errors.ECODE_INVAL)
+        ranges.append([lower, higher])
+    return sorted(ranges)
+
+
+def format_uid_pool(pool: list) -> str:
+    return ", ".join(str(lo) if lo == hi else "%s-%s" % (lo, hi) for lo, hi in pool or [])
+
+
+def _beparams(opts) -> dict | None:
+    from ganeti.cli.options import coerce_params
+    if not opts.beparams:
+        return None
+    be = coerce_params(opts.beparams, constants.BEC_DEFAULTS, _BE_UNITS, "backend parameter")
+    if "memory" in be:
+        memory = be.pop("memory")
+        be.setdefault("maxmem", memory)
+        be.setdefault("minmem", memory)
+    return be
+
+
+def _ident_params(values: list | None, defaults: dict, what: str) -> dict | None:
+    """Repeated ``ident:k=v`` options (-H, -D) as {ident: typed params}."""
+    from ganeti.cli.options import coerce_params
+    if not values:
+        return None
+    out: dict = {}
+    for ident, params in values:
+        if isinstance(params, dict):
+            out[ident] = coerce_params(params, defaults.get(ident, {}),
+                                       what="%s parameter of %s" % (what, ident))
+        else:
+            out[ident] = params
+    return out
 
 
 def _common_params(opts) -> dict:
-    """Options shared by init and modify, as cluster parameter names."""
-    from ganeti.cli.kvparse import convert_values
+    """Parameters init and modify share, under their opcode/config names."""
+    from ganeti.cli.options import coerce_params
     params: dict = {}
-    if opts.hvparams:
-        hvp = {}
-        for hv, values in opts.hvparams:
-            if not isinstance(values, dict):
-                raise errors.OpPrereqError("Invalid hypervisor parameters for %s" % hv,
-                                           errors.ECODE_INVAL)
-            hvp[hv] = convert_values(values)
+    hvp = _ident_params(opts.hvparams, constants.HVC_DEFAULTS, "hypervisor")
+    if hvp is not None:
         params["hvparams"] = hvp
-    if opts.beparams:
-        from ganeti.cli.kvparse import parse_size
-        be = convert_values(opts.beparams)
-        for key in ("memory", "minmem", "maxmem"):
-            if isinstance(be.get(key), str):
-                be[key] = parse_size(be[key])
+    dsk = _ident_params(opts.diskparams, constants.DISK_DT_DEFAULTS, "disk")
+    if dsk is not None:
+        params["diskparams"] = dsk
+    be = _beparams(opts)
+    if be is not None:
         params["beparams"] = be
     if opts.nicparams:
-        params["nicparams"] = dict(opts.nicparams)
+        params["nicparams"] = coerce_params(opts.nicparams, constants.NICC_DEFAULTS,
+                                            what="NIC parameter")
     if opts.ndparams:
-        params["ndparams"] = convert_values(opts.ndparams)
-    if opts.diskparams:
-        params["diskparams"] = {tmpl: convert_values(v) for tmpl, v in opts.diskparams
-                                if isinstance(v, dict)}
-    ipolicy = {}
-    if opts.ipolicy_std_specs:
-        ipolicy["std"] = convert_values(opts.ipolicy_std_specs)
-    if opts.ipolicy_disk_templates is not None:
-        ipolicy["disk-templates"] = opts.ipolicy_disk_templates
-    if opts.ipolicy_vcpu_ratio is not None:
-        ipolicy["vcpu-ratio"] = opts.ipolicy_vcpu_ratio
-    if opts.ipolicy_spindle_ratio is not None:
-        ipolicy["spindle-ratio"] = opts.ipolicy_spindle_ratio
-    if ipolicy:
-        params["ipolicy"] = ipolicy
-    for name in ("master_netdev", "master_netmask", "mac_prefix", "file_storage_dir",
-                 "shared_file_storage_dir", "gluster_storage_dir", "enabled_hypervisors",
-                 "maintain_node_health", "prealloc_wipe_disks", "candidate_pool_size",
-                 "enabled_disk_templates", "install_image", "zeroing_image",
-                 "compression_tools", "enabled_user_shutdown", "default_iallocator_params",
-                 "use_external_mip_script"):
+        params["ndparams"] = coerce_params(opts.ndparams, constants.NDC_DEFAULTS,
+                                           what="node parameter")
+    for name in ("enabled_hypervisors", "enabled_disk_templates", "candidate_pool_size",
+                 "mac_prefix", "master_netdev", "master_netmask", "file_storage_dir",
+                 "shared_file_storage_dir", "maintain_node_health", "prealloc_wipe_disks",
+                 "use_external_mip_script", "install_image", "zeroing_image",
+                 "enabled_user_shutdown", "default_iallocator"):
         value = getattr(opts, name, None)
         if value is not None:
             params[name] = value
+    if opts.default_iallocator_params is not None:
+        params["default_iallocator_params"] = dict(opts.default_iallocator_params)
     if opts.uid_pool is not None:
-        params["uid_pool"] = _uid_pool(opts.uid_pool)
-    if opts.default_iallocator is not None:
-        params["default_iallocator"] = opts.default_iallocator
+        params["uid_pool"] = parse_uid_pool(opts.uid_pool)
+    if opts.compression_tools is not None:
+        from ganeti.cli.options import split_list
+        params["compression_tools"] = split_list(opts.compression_tools) or \
+            list(constants.DEFAULT_COMPRESSION_TOOLS)
+    if opts.hv_state:
+        params["hv_state"] = dict(opts.hv_state)
+    if opts.disk_state:
+        params["disk_state"] = dict(opts.disk_state)
     return params
 
 
-def init_cluster(opts, args):
+# --- init / destroy ----------------------------------------------------------------
+
+def init_cluster(opts, args) -> int:
+    """Create a one-node cluster with this node as master (bootstrap does the work)."""
     from ganeti import bootstrap
-    params = _common_params(opts)
-    if opts.secondary_ip:
-        params["secondary_ip"] = opts.secondary_ip
+    from ganeti.cli.options import build_ipolicy
+    templates = opts.enabled_disk_templates or list(constants.DEFAULT_ENABLED_DISK_TEMPLATES)
+    lvm = bool(_LVM_TEMPLATES.intersection(templates))
     if opts.vg_name is not None:
-        params["volume_group_name"] = opts.vg_name
-    if opts.drbd_helper is not None:
-        params["drbd_usermode_helper"] = opts.drbd_helper
-    if opts.primary_ip_version is not None:
-        if opts.primary_ip_version not in (4, 6):
-            raise errors.OpPrereqError("Invalid primary ip version %s" % opts.primary_ip_version,
-                                       errors.ECODE_INVAL)
-        params["primary_ip_version"] = opts.primary_ip_version
-    for name in ("ssh_key_type", "ssh_key_bits"):
-        if getattr(opts, name) is not None:
-            params[name] = getattr(opts, name)
+        if opts.vg_name and not lvm:
+            print("You specified a volume group with --vg-name, but you did not enable any"
+                  " disk template that uses lvm.")
+        elif not opts.vg_name and lvm:
+            sys.stderr.write("LVM disk templates are enabled, but vg name not set.\n")
+            return constants.EXIT_FAILURE
+    drbd = constants.DT_DRBD8 in templates
+    if not drbd and opts.drbd_helper is not None:
+        print("Note: You specified a DRBD usermode helper, while DRBD storage is not"
+              " enabled.")
+    if drbd and opts.drbd_helper == "":
+        sys.stderr.write("Unsetting the drbd usermode helper while enabling DRBD is not"
+                         " allowed.\n")
+        return constants.EXIT_FAILURE
+    unknown = sorted(ident for ident, _ in opts.diskparams or []
+                     if ident not in constants.DISK_TEMPLATES)
+    if unknown:
+        sys.stderr.write("Disk templates unknown: %s\n" % ", ".join(unknown))
+        return constants.EXIT_FAILURE
+    if opts.primary_ip_version is not None and opts.primary_ip_version not in (4, 6):
+        sys.stderr.write("Invalid primary ip version value: %s\n" % opts.primary_ip_version)
+        return constants.EXIT_FAILURE
+    params = _common_params(opts)
+    for key in ("hvparams", "diskparams"):
+        if key in params:
+            # "no_x"/"-x" (remove a group) means nothing for a new cluster
+            params[key] = {k: v for k, v in params[key].items() if isinstance(v, dict)}
+    ipolicy = build_ipolicy(opts, fill_all=True)
+    if ipolicy:
+        params["ipolicy"] = ipolicy
+    for opt_name, key in (("vg_name", "volume_group_name"),
+                          ("drbd_helper", "drbd_usermode_helper"),
+                          ("secondary_ip", "secondary_ip"),
+                          ("primary_ip_version", "primary_ip_version"),
+                          ("gluster_storage_dir", "gluster_storage_dir"),
+                          ("ssh_key_type", "ssh_key_type"), ("ssh_key_bits", "ssh_key_bits")):
+        value = getattr(opts, opt_name)
+        if value is not None:
+            params[key] = value
     if not opts.modify_etc_hosts:
         params["no_etc_hosts"] = True
+        params["modify_etc_hosts"] = False
     if not opts.modify_ssh_setup:
         params["no_ssh_init"] = True
+        params["modify_ssh_setup"] = False
     bootstrap.init_cluster(args[0], params, feedback=print)
     return 0
 
 
-def destroy_cluster(opts, args):
+def destroy_cluster(opts, args) -> int:
+    """Run OP_CLUSTER_DESTROY, then stop the daemons and remove the files here."""
     if not opts.yes_do_it:
         sys.stderr.write("Destroying a cluster is irreversible. If you really want destroy"
                          " this cluster, supply the --yes-do-it option.\n")
@@ -138,225 +210,274 @@ def destroy_cluster(opts, args):
     return 0
 
 
-def _yn(value) -> str:
-    return str(value)
+# --- info / version / master ---------------------------------------------------------
 
-
-def _tree(data, indent: int, out: list[str]) -> None:
-    pad = " " * indent
-    if isinstance(data, dict):
-        for key in sorted(data):
-            value = data[key]
-            if isinstance(value, dict):
-                out.append("%s%s: " % (pad, key))
-                _tree(value, indent + 2, out)
-            elif isinstance(value, list) and value and not all(
-                    isinstance(v, (str, int, float)) for v in value):
-                out.append("%s%s: " % (pad, key))
-                _tree(value, indent + 2, out)
-            elif isinstance(value, list):
-                out.append("%s%s: %s" % (pad, key, ", ".join(str(v) for v in value)))
-            else:
-                out.append("%s%s: %s" % (pad, key, "" if value is None else value))
-    elif isinstance(data, list):
-        for item in data:
-            out.append("%s- %s" % (pad, item))
-
-
-def _ts(value: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(value))
-
-
-def show_info(opts, args):
+def cluster_info_data(info: dict, roman: bool = False) -> list:
+    """QueryClusterInfo's dict as the ordered data "gnt-cluster info" prints."""
     from ganeti import pathutils
-    info = _client().query_cluster_info()
-    out = [
-        "Cluster name: %s" % info["name"],
-        "Cluster UUID: %s" % info["uuid"],
-        "Creation time: %s" % _ts(info["ctime"]),
-        "Modification time: %s" % _ts(info["mtime"]),
-        "Master node: %s" % info["master"],
-        "Architecture (this node): %s (%s)" % tuple(info["architecture"]),
-        "Tags: %s" % (", ".join(info["tags"]) if info["tags"] else "(none)"),
-        "Default hypervisor: %s" % info["default_hypervisor"],
-        "Enabled hypervisors: %s" % ", ".join(info["enabled_hypervisors"]),
-        "Hypervisor parameters: ",
-    ]
-    _tree({hv: info["hvparams"].get(hv, {}) for hv in info["enabled_hypervisors"]}, 2, out)
-    out.append("OS-specific hypervisor parameters: ")
-    _tree(info["os_hvp"], 2, out)
-    out.append("OS parameters: ")
-    _tree(info["osparams"], 2, out)
-    out.append("Hidden OSes: %s" % ", ".join(info["hidden_os"]))
-    out.append("Blacklisted OSes: %s" % ", ".join(info["blacklisted_os"]))
-    out.append("Cluster parameters: ")
-    uid_pool = ", ".join(str(lo) if lo == hi else "%s-%s" % (lo, hi)
-                         for lo, hi in info["uid_pool"])
-    params = [
-        ("candidate pool size", info["candidate_pool_size"]),
-        ("maximal number of jobs running simultaneously", info["max_running_jobs"]),
+    from ganeti.cli.base import format_time, grouped_params, policy_info, to_roman
+    from ganeti.utils.text import nice_sort
+    tags = ", ".join(nice_sort(info.get("tags") or [])) or "(none)"
+    enabled = info.get("enabled_hypervisors") or []
+    hvparams = {hv: p for hv, p in (info.get("hvparams") or {}).items() if hv in enabled}
+    enabled_dc = info.get("enabled_data_collectors") or {}
+    intervals = info.get("data_collector_interval") or {}
+    collectors = {name: {"active": enabled_dc[name],
+                         "interval": "%.3fs" % ((intervals.get(name) or 0) / 1e6)}
+                  for name in enabled_dc}
+    r = roman
+    cluster_params = [
+        ("candidate pool size", to_roman(info.get("candidate_pool_size"), r)),
+        ("maximal number of jobs running simultaneously",
+         to_roman(info.get("max_running_jobs"), r)),
         ("maximal number of jobs simultaneously tracked by the scheduler",
-         info["max_tracked_jobs"]),
-        ("mac prefix", info["mac_prefix"]),
-        ("master netdev", info["master_netdev"]),
-        ("master netmask", info["master_netmask"]),
-        ("use external master IP address setup script", info["use_external_mip_script"]),
-        ("lvm volume group", info["volume_group_name"]),
-        ("lvm reserved volumes", ", ".join(info["reserved_lvs"]) or "(none)"),
-        ("drbd usermode helper", info["drbd_usermode_helper"]),
-        ("file storage path", info["file_storage_dir"]),
-        ("shared file storage path", info["shared_file_storage_dir"]),
-        ("gluster storage path", info["gluster_storage_dir"]),
-        ("maintenance of node health", info["maintain_node_health"]),
-        ("uid pool", uid_pool),
-        ("default instance allocator", info["default_iallocator"]),
-        ("default instance allocator parameters", ", ".join(
-            "%s=%s" % kv for kv in sorted(info["default_iallocator_params"].items()))),
-        ("primary ip version", info["primary_ip_version"]),
-        ("preallocation wipe disks", info["prealloc_wipe_disks"]),
-        ("OS search path", ", ".join(pathutils.OS_SEARCH_PATH)),
-        ("ExtStorage Providers search path", ", ".join(pathutils.ES_SEARCH_PATH)),
-        ("enabled disk templates", ", ".join(info["enabled_disk_templates"])),
-        ("install image", info["install_image"]),
-        ("instance communication network", info["instance_communication_network"]),
-        ("zeroing image", info["zeroing_image"]),
+         to_roman(info.get("max_tracked_jobs"), r)),
+        ("mac prefix", info.get("mac_prefix")),
+        ("master netdev", info.get("master_netdev")),
+        ("master netmask", to_roman(info.get("master_netmask"), r)),
+        ("use external master IP address setup script", info.get("use_external_mip_script")),
+        ("lvm volume group", info.get("volume_group_name")),
+        ("lvm reserved volumes", ", ".join(info.get("reserved_lvs") or []) or "(none)"),
+        ("drbd usermode helper", info.get("drbd_usermode_helper")),
+        ("file storage path", info.get("file_storage_dir")),
+        ("shared file storage path", info.get("shared_file_storage_dir")),
+        ("gluster storage path", info.get("gluster_storage_dir")),
+        ("maintenance of node health", info.get("maintain_node_health")),
+        ("uid pool", format_uid_pool(info.get("uid_pool"))),
+        ("default instance allocator", info.get("default_iallocator")),
+        ("default instance allocator parameters", info.get("default_iallocator_params") or {}),
+        ("primary ip version", to_roman(info.get("primary_ip_version"), r)),
+        ("preallocation wipe disks", info.get("prealloc_wipe_disks")),
+        ("OS search path", ", ".join(pathutils.strip_root(p)
+                                     for p in pathutils.OS_SEARCH_PATH)),
+        ("ExtStorage Providers search path", ", ".join(pathutils.strip_root(p)
+                                                       for p in pathutils.ES_SEARCH_PATH)),
+        ("enabled disk templates", ", ".join(info.get("enabled_disk_templates") or [])),
+        ("install image", info.get("install_image")),
+        ("instance communication network", info.get("instance_communication_network")),
+        ("zeroing image", info.get("zeroing_image")),
+        ("compression tools", info.get("compression_tools") or []),
+        ("enabled user shutdown", info.get("enabled_user_shutdown")),
+        ("modify ssh setup", info.get("modify_ssh_setup")),
+        ("ssh_key_type", info.get("ssh_key_type")),
+        ("ssh_key_bits", info.get("ssh_key_bits")),
     ]
-    for key, value in params:
-        out.append("  %s: %s" % (key, value))
-    out.append("  compression tools: ")
-    _tree(info["compression_tools"], 4, out)
-    out.append("  enabled user shutdown: %s" % info["enabled_user_shutdown"])
-    out.append("  modify ssh setup: %s" % info["modify_ssh_setup"])
-    out.append("  ssh_key_type: %s" % info["ssh_key_type"])
-    out.append("  ssh_key_bits: %s" % info["ssh_key_bits"])
-    out.append("Default node parameters: ")
-    _tree(info["ndparams"], 2, out)
-    out.append("Default instance parameters: ")
-    _tree(info["beparams"], 2, out)
-    out.append("Default nic parameters: ")
-    _tree(info["nicparams"], 2, out)
-    out.append("Default disk parameters: ")
-    _tree(info["diskparams"], 2, out)
-    out.append("Instance policy - limits for instances: ")
-    ipolicy = info["ipolicy"]
-    out.append("  bounds specs: ")
-    for index, minmax in enumerate(ipolicy.get("minmax", [])):
-        first = True
-        for key in ("max", "min"):
-            prefix = "    - " if first else "      "
-            first = False
-            out.append("%s%s/%d: " % (prefix, key, index))
-            _tree(minmax.get(key, {}), 8, out)
-    out.append("  std: ")
-    _tree(ipolicy.get("std", {}), 4, out)
-    out.append("  allowed disk templates: %s" % ", ".join(ipolicy.get("disk-templates", [])))
-    for key in ("vcpu-ratio", "spindle-ratio"):
-        value = ipolicy.get(key)
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        out.append("  %s: %s" % (key, value))
-    out.append("Data collectors: ")
-    for name in sorted(info["enabled_data_collectors"]):
-        out.append("  %s: " % name)
-        out.append("    active: %s" % info["enabled_data_collectors"][name])
-        interval = info["data_collector_interval"].get(name)
-        out.append("    interval: %.3fs" % ((interval or 0) / 1e6))
-    print("\n".join(out))
+    arch = info.get("architecture") or ["?", "?"]
+    return [
+        ("Cluster name", info.get("name")),
+        ("Cluster UUID", info.get("uuid")),
+        ("Creation time", format_time(info.get("ctime"))),
+        ("Modification time", format_time(info.get("mtime"))),
+        ("Master node", info.get("master")),
+        ("Architecture (this node)", "%s (%s)" % (arch[0], arch[1])),
+        ("Tags", tags),
+        ("Default hypervisor", info.get("default_hypervisor")),
+        ("Enabled hypervisors", ", ".join(enabled)),
+        ("Hypervisor parameters", grouped_params(hvparams, r)),
+        ("OS-specific hypervisor parameters", grouped_params(info.get("os_hvp") or {}, r)),
+        ("OS parameters", grouped_params(info.get("osparams") or {}, r)),
+        ("Hidden OSes", ", ".join(info.get("hidden_os") or [])),
+        ("Blacklisted OSes", ", ".join(info.get("blacklisted_os") or [])),
+        ("Cluster parameters", cluster_params),
+        ("Default node parameters", grouped_params(info.get("ndparams") or {}, r)),
+        ("Default instance parameters", grouped_params(info.get("beparams") or {}, r)),
+        ("Default nic parameters", grouped_params(info.get("nicparams") or {}, r)),
+        ("Default disk parameters", grouped_params(info.get("diskparams") or {}, r)),
+        ("Instance policy - limits for instances", policy_info(info.get("ipolicy") or {}, r)),
+        ("Data collectors", collectors),
+    ]
+
+
+def show_info(opts, args) -> int:
+    from ganeti.cli.base import print_generic_info
+    print_generic_info(cluster_info_data(_client().query_cluster_info(),
+                                         roman=opts.roman_integers))
     return 0
 
 
-def show_version(opts, args):
+def show_version(opts, args) -> int:
     info = _client().query_cluster_info()
-    print("Software version: %s" % info["software_version"])
-    print("Internode protocol: %s" % info["protocol_version"])
-    print("Configuration format: %s" % info["config_version"])
-    print("OS api version: %s" % info["os_api_version"])
-    print("Export interface: %s" % info["export_version"])
-    print("VCS version: %s" % info["vcs_version"])
+    sys.stdout.write("Software version: %s\nInternode protocol: %s\nConfiguration format: %s\n"
+                     "OS api version: %s\nExport interface: %s\nVCS version: %s\n" % (
+                         info["software_version"], info["protocol_version"],
+                         info["config_version"], info["os_api_version"],
+                         info["export_version"], info["vcs_version"]))
     return 0
 
 
-def show_master(opts, args):
+def show_master(opts, args) -> int:
+    """The master's name from this node's ssconf (works without the master daemon)."""
     from ganeti import ssconf
     print(ssconf.SimpleStore().get_master_node())
     return 0
 
 
-def master_ping(opts, args):
+def master_ping(opts, args) -> int:
+    """Exit 0 if the master daemon answers, 1 otherwise (silently)."""
     try:
-        _client().query_config_values(["master_node"])
-    except errors.GenericError:
+        _client().query_cluster_info()
+    except Exception:  # noqa: BLE001 - any failure means "not alive"
         return constants.EXIT_FAILURE
-    return 0
+    return constants.EXIT_SUCCESS
 
 
-def verify_cluster(opts, args):
+# --- verify / modify / redist ------------------------------------------------------
+
+def verify_cluster(opts, args) -> int:
+    """OP_CLUSTER_VERIFY, then follow the verification jobs it submits."""
     from ganeti.cli import jobs
-    skip = ["nplusone_mem"] if opts.skip_nplusone_mem else []
     op = {"OP_ID": "OP_CLUSTER_VERIFY", "verbose": bool(opts.verbose),
           "error_codes": opts.error_codes, "debug_simulate_errors": opts.simulate_errors,
-          "skip_checks": skip, "ignore_errors": opts.ignore_errors or [],
-          "group_name": opts.nodegroup, "verify_clutter": opts.verify_clutter}
+          "skip_checks": ["nplusone_mem"] if opts.skip_nplusone_mem else [],
+          "ignore_errors": opts.ignore_errors or [], "group_name": opts.nodegroup,
+          "verify_clutter": opts.verify_clutter}
     client = _client()
     result = jobs.submit_opcode(op, opts, client)
-    if result is None:
-        return 0
-    ok = jobs.wait_for_jobs_result(client, result["jobs"])
-    return 0 if ok else constants.EXIT_FAILURE
+    results = jobs.wait_for_jobs(client, result["jobs"])
+    bad_jobs = sum(1 for ok, _ in results if not ok)
+    bad_results = sum(1 for ok, res in results if ok and not (res and res[0]))
+    if bad_jobs:
+        print("%s job(s) failed while verifying the cluster." % bad_jobs)
+    return constants.EXIT_SUCCESS if not bad_jobs and not bad_results else \
+        constants.EXIT_FAILURE
 
 
-def modify_cluster(opts, args):
+def verify_disks(opts, args) -> int:
+    """OP_CLUSTER_VERIFY_DISKS; activate disks of instances that need it."""
     from ganeti.cli import jobs
-    params = _common_params(opts)
-    op = {"OP_ID": "OP_CLUSTER_SET_PARAMS", "force": opts.force}
-    op.update(params)
-    if opts.vg_name is not None:
-        op["vg_name"] = opts.vg_name
-    if opts.drbd_helper is not None:
-        op["drbd_helper"] = opts.drbd_helper
+    from ganeti.cli.errors import format_error
+    client = _client()
+    result = jobs.submit_opcode({"OP_ID": "OP_CLUSTER_VERIFY_DISKS",
+                                 "group_name": opts.nodegroup}, opts, client)
+    code = constants.EXIT_SUCCESS
+    for ok, res in jobs.wait_for_jobs(client, result["jobs"], verbose=False):
+        if not ok:
+            print("Job failed: %s" % res)
+            continue
+        bad_nodes, instances, missing = res[0]
+        for node, text in bad_nodes.items():
+            print("Error gathering data on node %s: %s" % (node, text[-400:]))
+            code = constants.EXIT_FAILURE
+            print("You need to fix these nodes first before fixing instances")
+        for iname in instances:
+            if iname in missing:
+                continue
+            print("Activating disks for instance '%s'" % iname)
+            try:
+                jobs.submit_opcode({"OP_ID": "OP_INSTANCE_ACTIVATE_DISKS",
+                                    "instance_name": iname}, opts, client)
+            except errors.GenericError as err:
+                nret, msg = format_error(err)
+                code |= nret
+                sys.stderr.write("Error activating disks for instance %s: %s\n" % (iname, msg))
+        if missing:
+            for iname, ival in missing.items():
+                if all(x[0] in bad_nodes for x in ival):
+                    print("Instance %s cannot be verified as it lives on broken nodes" % iname)
+                    continue
+                print("Instance %s has missing logical volumes:" % iname)
+                for node, vol in sorted(ival):
+                    print("\t%s%s /dev/%s" % ("broken node " if node in bad_nodes else "",
+                                              node, vol))
+            print("You need to replace or recreate disks for all the above instances if this"
+                  " message persists after fixing broken nodes.")
+            code = constants.EXIT_FAILURE
+        elif not instances:
+            print("No disks need to be activated.")
+    return code
+
+
+def modify_cluster(opts, args) -> int:
+    """OP_CLUSTER_SET_PARAMS with exactly the parameters given on the command line."""
+    from ganeti.cli import jobs
+    from ganeti.cli.options import build_ipolicy, split_list
+    op: dict = {"OP_ID": "OP_CLUSTER_SET_PARAMS", "force": opts.force}
+    op.update(_common_params(opts))
+    ipolicy = build_ipolicy(opts)
+    if ipolicy:
+        op["ipolicy"] = ipolicy
+    for name in ("vg_name", "drbd_helper", "max_running_jobs", "max_tracked_jobs",
+                 "modify_etc_hosts", "instance_communication_network",
+                 "gluster_storage_dir"):
+        value = getattr(opts, name, None)
+        if value is not None:
+            op[name] = value
     if opts.add_uids is not None:
-        op["add_uids"] = _uid_pool(opts.add_uids)
+        op["add_uids"] = parse_uid_pool(opts.add_uids)
     if opts.remove_uids is not None:
-        op["remove_uids"] = _uid_pool(opts.remove_uids)
+        op["remove_uids"] = parse_uid_pool(opts.remove_uids)
     if opts.reserved_lvs is not None:
-        op["reserved_lvs"] = opts.reserved_lvs
-    if opts.modify_etc_hosts_mod is not None:
-        op["modify_etc_hosts"] = opts.modify_etc_hosts_mod
-    for name in ("max_running_jobs", "max_tracked_jobs", "instance_communication_network"):
-        if getattr(opts, name) is not None:
-            op[name] = getattr(opts, name)
+        op["reserved_lvs"] = split_list(opts.reserved_lvs)
+    if opts.enabled_data_collectors:
+        collectors = {k: str(v).lower().startswith("t")
+                      for k, v in opts.enabled_data_collectors.items()}
+        unknown = [k for k in collectors if k not in constants.DATA_COLLECTOR_DEFAULTS]
+        if unknown:
+            sys.stderr.write("Data collector names not recognized: %s\n" % ", ".join(unknown))
+        op["enabled_data_collectors"] = collectors
+    if opts.data_collector_interval:
+        try:
+            intervals = {k: int(1e6 * float(v))
+                         for k, v in opts.data_collector_interval.items()}
+        except (TypeError, ValueError):
+            sys.stderr.write("Can't transform all values to integers: %s\n" %
+                             opts.data_collector_interval)
+            return constants.EXIT_FAILURE
+        if any(v <= 0 for v in intervals.values()):
+            sys.stderr.write("Some interval times where not above zero.\n")
+            return constants.EXIT_FAILURE
+        op["data_collector_interval"] = intervals
     if len(op) == 2:
         sys.stderr.write("Please give at least one of the parameters.\n")
         return constants.EXIT_FAILURE
-    jobs.submit_opcode(op, opts)
+    result = jobs.submit_or_send(op, opts)
+    if isinstance(result, dict) and result.get("jobs"):
+        results = jobs.wait_for_jobs(_client(), result["jobs"])
+        if not all(ok for ok, _ in results):
+            return constants.EXIT_FAILURE
     return 0
 
 
-def redist_conf(opts, args):
+def redist_conf(opts, args) -> int:
+    """Push config and ssconf to the nodes; --yes-do-it works even if the queue is drained."""
     from ganeti.cli import jobs
-    jobs.submit_opcode({"OP_ID": "OP_CLUSTER_REDIST_CONF"}, opts)
+    op = {"OP_ID": "OP_CLUSTER_REDIST_CONF"}
+    if opts.yes_do_it:
+        client = _client()
+        job_id = client.submit_job_to_drained_queue([jobs.set_generic_opts(op, opts)])
+        jobs.poll_job(client, job_id)
+    else:
+        jobs.submit_or_send(op, opts)
     return 0
 
 
-def queue_ops(opts, args):
-    client = _client()
+# --- queue / watcher -----------------------------------------------------------------
+
+def queue_ops(opts, args) -> int:
     command = args[0]
-    if command == "drain":
-        client.set_drain_flag(True)
-    elif command == "undrain":
-        client.set_drain_flag(False)
+    client = _client()
+    if command in ("drain", "undrain"):
+        client.set_drain_flag(command == "drain")
     elif command == "info":
         drained = client.query_config_values(["drain_flag"])[0]
         print("The drain flag is %s" % ("set" if drained else "unset"))
     else:
-        raise errors.OpPrereqError("Command '%s' is not valid (use drain, undrain or info)"
-                                   % command, errors.ECODE_INVAL)
+        raise errors.OpPrereqError("Command '%s' is not valid." % command, errors.ECODE_INVAL)
     return 0
 
 
-def watcher_ops(opts, args):
-    client = _client()
+def _show_watcher_pause(until: float | None) -> None:
+    import time
+    if until is None or until < time.time():
+        print("The watcher is not paused.")
+    else:
+        print("The watcher is paused until %s." % time.ctime(until))
+
+
+def watcher_ops(opts, args) -> int:
+    import time
     command = args[0]
+    client = _client()
     if command == "continue":
         client.set_watcher_pause(None)
         print("The watcher is no longer paused.")
@@ -364,184 +485,266 @@ def watcher_ops(opts, args):
         if len(args) < 2:
             raise errors.OpPrereqError("Missing pause duration", errors.ECODE_INVAL)
         from ganeti.cli.kvparse import parse_timespec
-        until = client.set_watcher_pause(time.time() + parse_timespec(args[1]))
-        print("The watcher is paused until %s." % time.ctime(until))
+        _show_watcher_pause(client.set_watcher_pause(time.time() + parse_timespec(args[1])))
     elif command == "info":
-        until = client.query_config_values(["watcher_pause"])[0]
-        if until is None or until < time.time():
-            print("The watcher is not paused.")
-        else:
-            print("The watcher is paused until %s." % time.ctime(until))
+        _show_watcher_pause(client.query_config_values(["watcher_pause"])[0])
     else:
-        raise errors.OpPrereqError("Command '%s' is not valid (use pause, continue or info)"
-                                   % command, errors.ECODE_INVAL)
+        raise errors.OpPrereqError("Command '%s' is not valid." % command, errors.ECODE_INVAL)
     return 0
 
 
-def _target_nodes(opts) -> list[tuple[str, str]]:
-    """(name, address) of the nodes to act on: master last, natural order."""
-    from ganeti import ssconf
-    store = ssconf.SimpleStore()
-    ips = store.get_node_primary_ips()
-    master = store.get_master_node()
-    if opts.nodes:
-        names = []
-        for name in opts.nodes:
-            full = name if name in ips else next((n for n in ips if n.startswith(name + ".")),
-                                                 None)
-            if full is None:
-                raise errors.OpPrereqError("Node '%s' not known" % name, errors.ECODE_NOENT)
-            names.append(full)
-    elif opts.nodegroup:
-        rows = _client().query(constants.QR_NODE, ["name", "group"],
-                               ["==", "group", opts.nodegroup])["data"]
-        names = [r[0][1] for r in rows]
-    else:
-        names = store.get_online_nodes()
-    names = nice_sort(set(names))
-    if master in names:
-        names.remove(master)
-        names.append(master)
-    return [(n, ips.get(n, n)) for n in names]
+# --- tags ------------------------------------------------------------------------------
 
-
-def _run_on(node: str, address: str, command: list[str]) -> tuple[int, str]:
-    from ganeti import netutils, pathutils
-    if node == netutils.my_hostname():
-        proc = subprocess.run(" ".join(command), shell=True, capture_output=True, text=True,
-                              check=False)
-    else:
-        proc = subprocess.run(["ssh", "-oBatchMode=yes", "-oStrictHostKeyChecking=yes",
-                               "-oUserKnownHostsFile=%s" % pathutils.SSH_KNOWN_HOSTS_FILE,
-                               "root@%s" % address, " ".join(command)],
-                              capture_output=True, text=True, check=False)
-    return proc.returncode, proc.stdout + proc.stderr
-
-
-def run_command(opts, args):
-    code = 0
-    for node, address in _target_nodes(opts):
-        rc, output = _run_on(node, address, args)
-        if rc != 0:
-            code = constants.EXIT_FAILURE
-        if opts.failure_only and rc == 0:
-            continue
-        print("------------------------------------------------")
-        print("node: %s" % node)
-        print(output, end="" if output.endswith("\n") or not output else "\n")
-        print()
-        print("return code = %s" % rc)
-    return code
-
-
-def copy_file(opts, args):
-    from ganeti import netutils, pathutils
-    path = os.path.abspath(args[0])
-    if not os.path.isfile(path):
-        raise errors.OpPrereqError("File '%s' does not exist or is not a regular file" % path,
-                                   errors.ECODE_INVAL)
-    code = 0
-    for node, address in _target_nodes(opts):
-        if node == netutils.my_hostname():
-            continue
-        proc = subprocess.run(["scp", "-p", "-oBatchMode=yes", "-oStrictHostKeyChecking=yes",
-                               "-oUserKnownHostsFile=%s" % pathutils.SSH_KNOWN_HOSTS_FILE,
-                               path, "root@%s:%s" % (address, path)],
-                              capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            sys.stderr.write("Copy of file %s to node %s failed: %s\n" % (
-                path, node, proc.stderr.strip()))
-            code = constants.EXIT_FAILURE
-    return code
-
-
-def _tags_from(opts, args) -> list[str]:
+def _tags_from(opts, args: list[str]) -> list[str]:
     tags = list(args)
     if opts.tags_source:
         if opts.tags_source == "-":
             data = sys.stdin.read()
         else:
-            with open(opts.tags_source) as fh:
+            with open(opts.tags_source, encoding="utf-8") as fh:
                 data = fh.read()
-        tags.extend(line.strip() for line in data.splitlines() if line.strip())
-    if not tags:
-        raise errors.OpPrereqError("No tags to add or remove", errors.ECODE_INVAL)
+        tags.extend(line.strip() for line in data.splitlines())
     return tags
 
 
-def list_tags(opts, args):
-    for tag in _client().query_tags(constants.TAG_CLUSTER, None):
+def list_tags(opts, args) -> int:
+    for tag in sorted(_client().query_tags(constants.TAG_CLUSTER, None)):
         print(tag)
     return 0
 
 
-def add_tags(opts, args):
+def add_tags(opts, args) -> int:
     from ganeti.cli import jobs
-    jobs.submit_opcode({"OP_ID": "OP_TAGS_SET", "kind": constants.TAG_CLUSTER,
-                        "tags": _tags_from(opts, args)}, opts)
+    tags = _tags_from(opts, args)
+    if not tags:
+        raise errors.OpPrereqError("No tags to be added", errors.ECODE_INVAL)
+    jobs.submit_or_send({"OP_ID": "OP_TAGS_SET", "kind": constants.TAG_CLUSTER,
+                         "tags": tags}, opts)
     return 0
 
 
-def remove_tags(opts, args):
+def remove_tags(opts, args) -> int:
     from ganeti.cli import jobs
-    jobs.submit_opcode({"OP_ID": "OP_TAGS_DEL", "kind": constants.TAG_CLUSTER,
-                        "tags": _tags_from(opts, args)}, opts)
+    tags = _tags_from(opts, args)
+    if not tags:
+        raise errors.OpPrereqError("No tags to be removed", errors.ECODE_INVAL)
+    jobs.submit_or_send({"OP_ID": "OP_TAGS_DEL", "kind": constants.TAG_CLUSTER,
+                         "tags": tags}, opts)
     return 0
 
 
-def search_tags(opts, args):
+def search_tags(opts, args) -> int:
+    """Print "PATH TAG" for every tag matching the regex; exit 1 when none does."""
     from ganeti.cli import jobs
     result = jobs.submit_opcode({"OP_ID": "OP_TAGS_SEARCH", "pattern": args[0]}, opts)
     if not result:
         return constants.EXIT_FAILURE
-    for path, tag in sorted(result):
+    for path, tag in sorted(tuple(r) for r in result):
         print("%s %s" % (path, tag))
     return 0
 
 
+# --- command / copyfile ------------------------------------------------------------------
+
+def _match_node(name: str, known: list[str]) -> str | None:
+    """A node name as given (exact, or a short name of exactly one FQDN)."""
+    if name in known:
+        return name
+    found = [n for n in known if n.startswith(name + ".")]
+    return found[0] if len(found) == 1 else None
+
+
+def select_nodes(opts, skip_master: bool = False) -> list[tuple[str, str, int]]:
+    """(name, address, ssh port) of the online nodes to act on, master last.
+
+    The node list comes from this node's ssconf files, so "command" also
+    works while the master daemon is down; -g asks the master for the group.
+    """
+    from ganeti import ssconf
+    from ganeti.utils.text import nice_sort
+    store = ssconf.SimpleStore()
+    all_nodes = store.get_node_list()
+    try:
+        online = set(store.get_online_nodes())
+    except errors.ConfigurationError:
+        online = set(all_nodes)
+    master = store.get_master_node()
+    if opts.nodes:
+        names = []
+        for given in opts.nodes:
+            full = _match_node(given, all_nodes)
+            if full is None:
+                raise errors.OpPrereqError("Node '%s' not known" % given, errors.ECODE_NOENT)
+            names.append(full)
+    else:
+        names = list(all_nodes)
+    if opts.nodegroup is not None:
+        qfilter = ["|", ["==", "group", opts.nodegroup], ["==", "group.uuid", opts.nodegroup]]
+        rows = _client().query(constants.QR_NODE, ["name"], qfilter)["data"]
+        in_group = {row[0][1] for row in rows}
+        names = [n for n in names if n in in_group]
+    offline = [n for n in names if n not in online]
+    if offline:
+        sys.stderr.write("Note: skipping offline node(s): %s\n" % ", ".join(offline))
+    names = nice_sort(set(n for n in names if n in online))
+    if skip_master and master in names:
+        names.remove(master)
+    if master in names:
+        names.remove(master)
+        names.append(master)
+    key = "node_secondary_ips" if getattr(opts, "use_replication_network", False) \
+        else "node_primary_ips"
+    addresses = _ssconf_map(store, key, " ")
+    ports = _ssconf_map(store, "ssh_ports", "=")
+    out = []
+    for name in names:
+        try:
+            port = int(ports.get(name, 22))
+        except ValueError:
+            port = 22
+        out.append((name, addresses.get(name, name), port))
+    return out
+
+
+def _ssconf_map(store, key: str, sep: str) -> dict[str, str]:
+    try:
+        text = store.read(key)
+    except errors.ConfigurationError:
+        return {}
+    out = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(sep)
+        if value:
+            out[name.strip()] = value.strip()
+    return out
+
+
+def _ssh_base() -> list[str]:
+    """Non-interactive ssh with the cluster's known_hosts, as upstream's ssh runner."""
+    from ganeti import pathutils
+    return ["-oBatchMode=yes", "-oStrictHostKeyChecking=yes",
+            "-oUserKnownHostsFile=%s" % pathutils.SSH_KNOWN_HOSTS_FILE]
+
+
+def _is_local(name: str) -> bool:
+    from ganeti import ssconf
+    try:
+        return name == ssconf.my_hostname()
+    except Exception:  # noqa: BLE001 - unknown own name: treat every node as remote
+        return False
+
+
+def run_on_node(name: str, address: str, port: int, command: str) -> tuple[int, str]:
+    """Run a shell command on a node (locally for this node, else over ssh as root).
+
+    Output is stdout followed by stderr, as Ganeti's ssh runner reports it.
+    """
+    import subprocess
+    if _is_local(name):
+        argv: list[str] | str = command
+        shell = True
+    else:
+        argv = ["ssh", *_ssh_base()]
+        if port != 22:
+            argv += ["-p", str(port)]
+        argv += ["root@%s" % address, command]
+        shell = False
+    try:
+        proc = subprocess.run(argv, shell=shell, stdin=subprocess.DEVNULL,
+                              capture_output=True, check=False)
+    except OSError as err:
+        return 255, "Cannot run command: %s\n" % err
+    return proc.returncode, (proc.stdout + proc.stderr).decode("utf-8", "replace")
+
+
+def run_command(opts, args) -> int:
+    """Run a command on the nodes one after the other (master last); exit 1 if any failed."""
+    command = " ".join(args)
+    code = constants.EXIT_SUCCESS
+    for name, address, port in select_nodes(opts):
+        rc, output = run_on_node(name, address, port, command)
+        if rc != 0:
+            code = constants.EXIT_FAILURE
+        if opts.failure_only and rc == 0:
+            continue
+        print("------------------------------------------------")
+        if opts.show_machine_names:
+            for line in output.splitlines():
+                print("%s: %s" % (name, line))
+        else:
+            print("node: %s" % name)
+            print(output)
+        print("return code = %s" % rc, flush=True)
+    return code
+
+
+def copy_file(opts, args) -> int:
+    """scp a file to the same path on the other online nodes; exit 1 if a copy failed."""
+    import os
+    import subprocess
+    filename = os.path.abspath(args[0])
+    if not os.path.exists(filename):
+        raise errors.OpPrereqError("No such filename '%s'" % filename, errors.ECODE_INVAL)
+    code = constants.EXIT_SUCCESS
+    for name, address, port in select_nodes(opts, skip_master=True):
+        if _is_local(name):
+            continue
+        argv = ["scp", "-p", "-q", *_ssh_base(), "-P", str(port), filename,
+                "root@%s:%s" % (address, filename)]
+        try:
+            ok = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                                check=False).returncode == 0
+        except OSError:
+            ok = False
+        if not ok:
+            sys.stderr.write("Copy of file %s to node %s:%d failed\n" % (filename, name, port))
+            code = constants.EXIT_FAILURE
+    return code
+
+
 COMMANDS = {
-    "init": Command(init_cluster, "[opts...] <cluster_name>", _INIT_OPTS,
+    "init": Command(init_cluster, "[<opts>...] <cluster-name>", _INIT_OPTS,
                     "Initialises a new cluster configuration", min_args=1, max_args=1),
     "destroy": Command(destroy_cluster, "", ["yes_do_it"], "Destroy cluster", max_args=0),
-    "info": Command(show_info, "[--roman]", ["roman"], "Show cluster configuration",
-                    max_args=0),
-    "version": Command(show_version, "", [], "Shows the cluster version", max_args=0),
-    "getmaster": Command(show_master, "", [], "Shows the cluster master", max_args=0),
-    "master-ping": Command(master_ping, "", [], "Checks if the master is alive", max_args=0),
-    "verify": Command(verify_cluster, "", ["dry_run", "priority", "verbose", "error_codes",
-                                           "simulate_errors", "ignore_errors", "nodegroup",
-                                           "no_nplus1_mem", "verify_clutter"],
-                      "Does a check on the cluster configuration", max_args=0),
-    "modify": Command(modify_cluster, "[opts...]", JOB_OPTS + _MODIFY_OPTS,
-                      "Alters the parameters of the cluster", max_args=0),
-    "redist-conf": Command(redist_conf, "[--submit]", SUBMIT_OPTS,
+    "redist-conf": Command(redist_conf, "", SUBMIT_OPTS + ["dry_run", "priority",
+                                                           "yes_do_it"],
                            "Forces a push of the configuration file and ssconf files to the"
                            " nodes in the cluster", max_args=0),
+    "verify": Command(verify_cluster, "", ["verbose", "simulate_errors", "error_codes",
+                                           "no_nplus1_mem", "dry_run", "priority",
+                                           "nodegroup", "ignore_errors", "verify_clutter"],
+                      "Does a check on the cluster configuration", max_args=0),
+    "verify-disks": Command(verify_disks, "", ["priority", "nodegroup"],
+                            "Does a check on the cluster disk status", max_args=0),
+    "master-ping": Command(master_ping, "", [], "Checks if the master is alive",
+                           max_args=0),
+    "version": Command(show_version, "", [], "Shows the cluster version", max_args=0),
+    "getmaster": Command(show_master, "", [], "Shows the cluster master", max_args=0),
+    "copyfile": Command(copy_file, "[-n <node-name>...] <filename>",
+                        ["node", "use_replication_network", "nodegroup"],
+                        "Copies a file to all (or only some) nodes", min_args=1, max_args=1),
+    "command": Command(run_command, "[-n <node-name>...] <command>",
+                       ["node", "nodegroup", "show_machine_names", "failure_only"],
+                       "Runs a command on all (or only some) nodes", min_args=1),
+    "info": Command(show_info, "[--roman]", ["roman"], "Show cluster configuration",
+                    max_args=0),
+    "list-tags": Command(list_tags, "", [], "List the tags of the cluster", max_args=0),
+    "add-tags": Command(add_tags, "<tag>...", ["tag_from", "priority"] + SUBMIT_OPTS,
+                        "Add tags to the cluster"),
+    "remove-tags": Command(remove_tags, "<tag>...", ["tag_from", "priority"] + SUBMIT_OPTS,
+                           "Remove tags from the cluster"),
+    "search-tags": Command(search_tags, "", ["priority"], "Searches the tags on all objects"
+                           " on the cluster for a given pattern (regex)", min_args=1,
+                           max_args=1),
     "queue": Command(queue_ops, "drain|undrain|info", [], "Change queue properties",
                      min_args=1, max_args=1),
     "watcher": Command(watcher_ops, "{pause <timespec>|continue|info}", [],
                        "Change watcher properties", min_args=1, max_args=2),
-    "command": Command(run_command, "[-n node...] <command>", ["node", "nodegroup",
-                                                              "show_machine_names",
-                                                              "failure_only"],
-                       "Runs a command on all (or only some) nodes", min_args=1),
-    "copyfile": Command(copy_file, "[-n node...] <filename>", ["node", "nodegroup",
-                                                               "use_replication_network"],
-                        "Copies a file to all (or only some) nodes", min_args=1, max_args=1),
-    "list-tags": Command(list_tags, "", [], "List the tags of the cluster", max_args=0),
-    "add-tags": Command(add_tags, "tag...", SUBMIT_OPTS + ["tag_from"],
-                        "Add tags to the cluster"),
-    "remove-tags": Command(remove_tags, "tag...", SUBMIT_OPTS + ["tag_from"],
-                           "Remove tags from the cluster"),
-    "search-tags": Command(search_tags, "<pattern>", ["priority"],
-                           "Searches the tags on all objects on the cluster for a given"
-                           " pattern (regex)", min_args=1, max_args=1),
+    "modify": Command(modify_cluster, "[<opts>...]", _MODIFY_OPTS,
+                      "Alters the parameters of the cluster", max_args=0),
 }
-ALIASES = {"show": "info", "masterfailover": "master-failover"}
+ALIASES = {"show": "info"}
 
 
-def main(argv=None) -> int:
-    return run("gnt-cluster", COMMANDS, ALIASES, argv)
-
-
-__all__ = ["main", "COMMANDS", "ask_user"]
+def main(argv: list[str] | None = None) -> int:
+    return run("gnt-cluster", COMMANDS, ALIASES, argv, env_override=frozenset())

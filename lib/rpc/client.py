@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import io as _io
+import os
 import threading
 import zlib
 from typing import Any, NamedTuple
@@ -145,6 +146,7 @@ class _Session:
         self.multi = pycurl.CurlMulti()
         self.multi.setopt(pycurl.M_MAXCONNECTS, _MAX_CONNECTS)
         self.handles: dict[str, Any] = {}
+        self.generation = client._generation
 
     def handle(self, address: str) -> Any:
         curl = self.handles.get(address)
@@ -175,15 +177,42 @@ class RpcClient:
         self._port = port
         self._connect_timeout = connect_timeout
         self._pin: str | None = None
+        self._cert_stamp: tuple[int, int, int] | None = None
+        self._generation = 0
         self._free: list[_Session] = []
         self._lock = threading.Lock()
+        self.connections_opened = 0
+        """New TCP connections so far: shows whether keep-alive works."""
 
     # -- curl handles ---------------------------------------------------
+    def _refresh_cert(self) -> str | None:
+        """Follow a replaced certificate file (renew-crypto); error text or None.
+
+        A new certificate means a new pin and new client credentials, so
+        idle sessions are dropped and busy ones are closed when returned.
+        """
+        try:
+            st = os.stat(self._cert)
+        except OSError as err:
+            return "Can't read the cluster certificate %s: %s" % (self._cert, err.strerror)
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if stamp == self._cert_stamp:
+            return None
+        from ganeti import crypto
+        try:
+            pin = "sha256//" + base64.b64encode(crypto.spki_sha256(self._cert)).decode()
+        except (OSError, ValueError) as err:
+            return "Can't load the cluster certificate %s: %s" % (self._cert, err)
+        with self._lock:
+            self._cert_stamp, self._pin = stamp, pin
+            self._generation += 1
+            stale, self._free = self._free, []
+        for session in stale:
+            session.close()
+        return None
+
     def _new_handle(self) -> Any:
         import pycurl
-        if self._pin is None:
-            from ganeti import crypto
-            self._pin = "sha256//" + base64.b64encode(crypto.spki_sha256(self._cert)).decode()
         curl = pycurl.Curl()
         curl.setopt(pycurl.SSLCERT, self._cert)
         curl.setopt(pycurl.SSLCERTTYPE, "PEM")
@@ -213,7 +242,10 @@ class RpcClient:
 
     def _put_session(self, session: _Session) -> None:
         with self._lock:
-            self._free.append(session)
+            if session.generation == self._generation:
+                self._free.append(session)
+                return
+        session.close()
 
     def close(self) -> None:
         """Close all idle connections (the client stays usable)."""
@@ -243,7 +275,11 @@ class RpcClient:
                                           fail_msg="No address known for node %s" % name)
             else:
                 todo.append((name, address))
-        if todo:
+        cert_error = self._refresh_cert() if todo else None
+        if cert_error is not None:
+            for name, _ in todo:
+                results[name] = RpcResult(name, procedure, fail_msg=cert_error)
+        elif todo:
             body = serializer.dumps(args).encode("utf-8")
             session = self._get_session()
             try:
@@ -282,24 +318,31 @@ class RpcClient:
             running[id(curl)] = (name, address, curl, buf)
             multi.add_handle(curl)
         errors_by_handle: dict[int, str] = {}
-        remaining = len(running)
-        while remaining:
+        finished: set[int] = set()
+        while True:
             while True:
-                ret, _active = multi.perform()
+                ret, active = multi.perform()
                 if ret != pycurl.E_CALL_MULTI_PERFORM:
                     break
             while True:
-                queued, _ok, failed = multi.info_read()
+                queued, done, failed = multi.info_read()
+                finished.update(id(curl) for curl in done)
                 for curl, code, msg in failed:
+                    finished.add(id(curl))
                     errors_by_handle[id(curl)] = "Error %d: %s" % (code, msg)
-                remaining -= len(_ok) + len(failed)
                 if not queued:
                     break
-            if remaining:
-                multi.select(1.0)
+            if not active or len(finished) == len(running):
+                break
+            multi.select(1.0)
+        for key in running:
+            if key not in finished:  # defensive: curl lost track of a transfer
+                errors_by_handle.setdefault(key, "Error: transfer did not complete")
         results: dict[str, RpcResult] = {}
+        opened = 0
         for key, (name, address, curl, buf) in running.items():
             multi.remove_handle(curl)
+            opened += curl.getinfo(pycurl.NUM_CONNECTS)
             error = errors_by_handle.get(key)
             if error is not None:
                 results[name] = RpcResult(name, procedure, fail_msg=error)
@@ -312,6 +355,8 @@ class RpcClient:
                                          buf.getvalue())
             if curl in extra:
                 curl.close()
+        with self._lock:
+            self.connections_opened += opened
         return results
 
     @staticmethod

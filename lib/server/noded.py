@@ -1,235 +1,442 @@
-"""ganeti-noded: the node daemon (HTTPS, cluster certificate both ways).
+"""ganeti-noded: the node daemon (HTTPS RPC server, cluster certificate both ways).
 
-Every request is ``POST /<procedure>`` with a JSON list of arguments; the
-answer is ``[true, payload]`` or ``[false, message]``. Only a client that
-presents the cluster certificate itself is served; anything else is
-refused and logged. Backend functions block, so they run in a thread
-pool.
+Every request is ``POST /<procedure>`` with a JSON list of positional
+arguments; the answer is ``200 [true, payload]`` or ``200 [false,
+message]``. Malformed requests get 400/404 with a JSON error body.
+
+Only a client presenting the cluster certificate itself is served. A
+client certificate not issued by the cluster key fails the TLS handshake;
+a connection without one, or with one that is not byte-for-byte the
+cluster certificate, completes TLS but every request on it gets 403, so
+that a human poking with curl sees why. Both are logged with the peer's
+address. Connections are accepted by our own loop (``sock_accept`` +
+``connect_accepted_socket``) rather than by ``create_server(ssl=...)``,
+because asyncio swallows handshake failures of servers silently.
+
+Backend functions block (files, subprocesses), so they run in a thread
+pool; the event loop only parses and answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import inspect
-import json
+import contextlib
 import logging
+import os
+import signal
+import socket
 import ssl
 import threading
+import time
+from collections.abc import Callable
+from typing import Any
 
-from ganeti import constants, errors, pathutils
-from ganeti.backend import files, hooks, node, os_defs
+from ganeti import constants, errors, pathutils, serializer
+from ganeti.backend import daemons, files, hooks, jobqueue, network, node, os_defs, verify
+from ganeti.rpc import defs
 
-# procedure -> node-side function (the RPC table in rpc/defs.py must list it too)
-PROCEDURES = {
+# procedure -> node-side function; rpc/defs.py has the matching table row
+BACKEND: dict[str, Callable[..., Any]] = {
     "version": node.version,
     "node_info": node.node_info,
-    "node_verify": node.node_verify,
-    "node_verify_light": node.node_verify,
-    "node_has_ip_address": node.node_has_ip_address,
-    "test_delay": node.test_delay,
+    "node_verify": verify.node_verify,
+    "node_verify_light": verify.node_verify,
+    "node_has_ip_address": network.node_has_ip_address,
+    "node_ensure_daemon": daemons.node_ensure_daemon,
+    "node_start_master_daemons": daemons.node_start_master_daemons,
+    "node_stop_master": daemons.node_stop_master,
+    "node_leave_cluster": daemons.node_leave_cluster,
     "master_node_name": node.master_node_name,
+    "etc_hosts_modify": network.etc_hosts_modify,
+    "bridges_exist": network.bridges_exist,
     "get_watcher_pause": node.get_watcher_pause,
     "set_watcher_pause": node.set_watcher_pause,
     "get_file_info": node.get_file_info,
+    "test_delay": node.test_delay,
     "upload_file": files.upload_file,
+    "upload_file_single": files.upload_file,
     "write_ssconf_files": files.write_ssconf_files,
-    "jobqueue_update": files.jobqueue_update,
-    "jobqueue_rename": files.jobqueue_rename,
-    "jobqueue_purge": files.jobqueue_purge,
-    "jobqueue_set_drain_flag": files.jobqueue_set_drain_flag,
+    "jobqueue_update": jobqueue.jobqueue_update,
+    "jobqueue_rename": jobqueue.jobqueue_rename,
+    "jobqueue_purge": jobqueue.jobqueue_purge,
+    "jobqueue_set_drain_flag": jobqueue.jobqueue_set_drain_flag,
     "os_diagnose": os_defs.os_diagnose,
     "hooks_runner": hooks.hooks_runner,
 }
 
-
-def _arity(fn) -> tuple[int, int]:
-    params = [p for p in inspect.signature(fn).parameters.values()
-              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    required = sum(1 for p in params if p.default is p.empty)
-    return required, len(params)
-
-
-_ARITY = {name: _arity(fn) for name, fn in PROCEDURES.items()}
-
-
-def _log_tls_refusals() -> None:
-    """Log TLS handshake failures (e.g. a client with a foreign certificate).
-
-    asyncio reports handshake errors only in debug mode; a refused peer
-    must be visible in the node daemon log, so wrap the SSL protocol's
-    error path once.
-    """
-    from asyncio import sslproto
-    orig = getattr(sslproto.SSLProtocol, "_fatal_error", None)
-    if orig is None or getattr(orig, "_ganeti_wrapped", False):
-        return
-
-    def _fatal_error(self, exc, message="Fatal error on transport"):
-        if isinstance(exc, ssl.SSLError):
-            transport = getattr(self, "_transport", None)
-            peer = transport.get_extra_info("peername") if transport is not None else None
-            logging.warning("Refused connection from %s: TLS handshake failed (%s)", peer,
-                            getattr(exc, "reason", None) or exc)
-        return orig(self, exc, message)
-
-    _fatal_error._ganeti_wrapped = True  # type: ignore[attr-defined]
-    sslproto.SSLProtocol._fatal_error = _fatal_error
+HANDSHAKE_TIMEOUT = 10.0
+KEEPALIVE_TIMEOUT = 300.0
+DEFAULT_WORKERS = 64
+_QUIT_DELAY = 0.2
 
 
 def make_ssl_context(cert_file: str) -> ssl.SSLContext:
+    """TLS 1.2+ server context demanding a client certificate from the cluster key."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(cert_file)
-    ctx.load_verify_locations(cert_file)
+    ctx.load_verify_locations(cafile=cert_file)
+    # OPTIONAL: a missing certificate is answered with 403 (clearer than a TLS
+    # alert); a certificate not issued by the cluster key still fails here
     ctx.verify_mode = ssl.CERT_OPTIONAL
     return ctx
 
 
+def _peer_str(peer: Any) -> str:
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        return "%s:%s" % (peer[0], peer[1])
+    return str(peer)
+
+
+def _handshake_refusal(err: BaseException) -> str | None:
+    """Why a handshake failed, or None for a peer that just went away."""
+    if isinstance(err, ssl.SSLCertVerificationError):
+        return "wrong client certificate (%s)" % (err.verify_message or err.reason)
+    if isinstance(err, ssl.SSLError):
+        if err.reason == "PEER_DID_NOT_RETURN_A_CERTIFICATE":
+            return "no client certificate"
+        return "TLS handshake failed (%s)" % (err.reason or err)
+    if isinstance(err, (asyncio.TimeoutError, TimeoutError)):
+        return "TLS handshake timed out"
+    return None
+
+
+class _Gate(asyncio.Protocol):
+    """Protocol of a fresh TLS connection until its peer certificate is checked.
+
+    Data arriving in between is held back and replayed to the HTTP handler
+    once :meth:`attach` hands the connection over.
+    """
+
+    def __init__(self) -> None:
+        self._target: asyncio.Protocol | None = None
+        self._buffer: list[bytes] = []
+        self._eof = False
+        self._lost = False
+
+    def attach(self, target: asyncio.Protocol, transport: asyncio.BaseTransport) -> None:
+        if self._lost:
+            return
+        target.connection_made(transport)
+        self._target = target
+        for chunk in self._buffer:
+            target.data_received(chunk)
+        self._buffer = []
+        if self._eof:
+            target.eof_received()
+
+    def data_received(self, data: bytes) -> None:
+        if self._target is not None:
+            self._target.data_received(data)
+        else:
+            self._buffer.append(data)
+
+    def eof_received(self) -> bool | None:
+        if self._target is not None:
+            return self._target.eof_received()
+        self._eof = True
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._target is not None:
+            self._target.connection_lost(exc)
+        self._lost = True
+
+    def pause_writing(self) -> None:
+        if self._target is not None:
+            self._target.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._target is not None:
+            self._target.resume_writing()
+
+
+def _error(status: int, message: str) -> Any:
+    from aiohttp import web
+    body = serializer.dumps({"code": status, "message": message})
+    return web.Response(status=status, text=body, content_type="application/json")
+
+
 class NodeDaemon:
-    def __init__(self, bind: str, port: int, cert_file: str = pathutils.NODED_CERT_FILE,
-                 use_ssl: bool = True):
+    """The HTTPS RPC server; runs its event loop in a thread of its own."""
+
+    def __init__(self, bind: str = "0.0.0.0", port: int = constants.DEFAULT_NODED_PORT,
+                 cert_file: str = pathutils.NODED_CERT_FILE, use_ssl: bool = True,
+                 max_workers: int = DEFAULT_WORKERS,
+                 on_quit: Callable[[], None] | None = None):
         self.bind = bind
         self.port = port
         self.cert_file = cert_file
         self.use_ssl = use_ssl
+        self._on_quit = on_quit or (lambda: os.kill(os.getpid(), signal.SIGTERM))
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max_workers,
+                                                           thread_name_prefix="noded-rpc")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._runner = None
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=20,
-                                                           thread_name_prefix="noded")
+        self._runner: Any = None
+        self._lsock: socket.socket | None = None
+        self._ssl_ctx: ssl.SSLContext | None = None
         self._cluster_der: bytes | None = None
+        self._cert_stamp: tuple[int, int, int] | None = None
+        self._tasks: set[asyncio.Task] = set()
         self._started = threading.Event()
         self._start_error: BaseException | None = None
+        self._quitting = False
 
-    def _load_cert(self) -> None:
-        from ganeti import crypto
-        self._cluster_der = crypto.load_cert_der(self.cert_file)
+    # -- request handling -------------------------------------------------
+    def _refusal(self, transport: Any) -> str | None:
+        """None if the peer presented the cluster certificate, else why not."""
+        if self._cluster_der is None:  # --no-ssl
+            return None
+        sslobj = transport.get_extra_info("ssl_object") if transport is not None else None
+        der = sslobj.getpeercert(binary_form=True) if sslobj is not None else None
+        if der is None:
+            return "no client certificate"
+        if der != self._cluster_der:
+            from ganeti import crypto
+            return ("wrong client certificate (SHA1 %s is not the cluster certificate)"
+                    % crypto.der_digest(der))
+        return None
 
-    async def _handle(self, request):
+    async def _handle(self, request: Any) -> Any:
         from aiohttp import web
-        peer = request.transport.get_extra_info("peername") if request.transport else None
-        if self.use_ssl:
-            sslobj = request.transport.get_extra_info("ssl_object") if request.transport \
-                else None
-            der = sslobj.getpeercert(binary_form=True) if sslobj else None
-            if der is None or der != self._cluster_der:
-                logging.warning("Refused request from %s: %s client certificate", peer,
-                                "no" if der is None else "wrong")
-                return web.json_response({"message": "Client certificate required"},
-                                         status=403)
+        refusal = self._refusal(request.transport)
+        if refusal is not None:
+            logging.warning("Refused request %s %s from %s: %s", request.method,
+                            request.path, request.remote, refusal)
+            return _error(403, "Access denied: %s; the cluster certificate is required"
+                          % refusal)
         if request.method != "POST":
-            return web.json_response({"message": "Method %s not allowed, use POST" %
-                                      request.method}, status=400)
-        procedure = request.match_info["proc"]
-        fn = PROCEDURES.get(procedure)
-        if fn is None:
-            return web.json_response({"message": "Unknown procedure '%s'" % procedure},
-                                     status=404)
+            return _error(400, "Method %s not supported, use POST" % request.method)
+        procedure = request.match_info.get("proc", "")
+        fn = BACKEND.get(procedure)
+        if fn is None or procedure not in defs.PROCEDURES:
+            return _error(404, "Unknown procedure '%s'" % procedure)
+        if (request.content_length or 0) > constants.RPC_MAX_BODY:
+            return _error(400, "Request body too large (limit %d bytes)"
+                          % constants.RPC_MAX_BODY)
         try:
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return web.json_response({"message": "Request body too large"}, status=400)
+            return _error(400, "Request body too large (limit %d bytes)"
+                          % constants.RPC_MAX_BODY)
         try:
-            args = json.loads(raw)
+            args = serializer.loads(raw)
         except (ValueError, UnicodeDecodeError) as err:
-            return web.json_response({"message": "Invalid JSON body: %s" % err}, status=400)
+            return _error(400, "Invalid JSON in request body: %s" % err)
         if not isinstance(args, list):
-            return web.json_response({"message": "Body must be a JSON list of arguments"},
-                                     status=400)
-        lo, hi = _ARITY[procedure]
-        if not lo <= len(args) <= hi:
-            return web.json_response({"message": "Procedure %s takes %s arguments, %d given"
-                                      % (procedure, lo if lo == hi else "%d-%d" % (lo, hi),
-                                         len(args))}, status=400)
-        loop = asyncio.get_running_loop()
+            return _error(400, "Request body must be a JSON list of arguments")
+        want = defs.arg_count(procedure)
+        if len(args) != want:
+            return _error(400, "Wrong number of arguments for %s: expected %d, got %d"
+                          % (procedure, want, len(args)))
+        start = time.monotonic()
+        body = await asyncio.get_running_loop().run_in_executor(
+            self._pool, self._execute, procedure, fn, args)
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            logging.debug("RPC %s from %s: %d bytes in %.1f ms", procedure, request.remote,
+                          len(body), (time.monotonic() - start) * 1000)
+        return web.Response(text=body, content_type="application/json")
+
+    def _execute(self, procedure: str, fn: Callable[..., Any], args: list) -> str:
+        """Run one backend function and encode ``[ok, payload or message]``.
+
+        Encoding happens here, in the worker thread, so that large answers
+        do not stall the event loop and unencodable ones become errors.
+        """
+        answer = self._call(procedure, fn, args)
         try:
-            payload = await loop.run_in_executor(self._pool, lambda: fn(*args))
-            answer = [True, payload]
+            return serializer.dumps(answer)
+        except (TypeError, ValueError) as err:
+            logging.error("Result of %s cannot be encoded as JSON: %s", procedure, err)
+            return serializer.dumps([False, "Error while executing backend function:"
+                                     " result not serializable: %s" % err])
+
+    def _call(self, procedure: str, fn: Callable[..., Any], args: list) -> list:
+        try:
+            return [True, fn(*args)]
+        except errors.QuitGanetiException as err:
+            ok = bool(err.args[0]) if err.args else True
+            msg = err.args[1] if len(err.args) > 1 else "Shutdown scheduled"
+            logging.info("Procedure %s asks the node daemon to shut down: %s", procedure, msg)
+            self._schedule_quit()
+            return [bool(ok), msg]
         except errors.GenericError as err:
-            msg = str(err.args[0]) if len(err.args) == 1 else str(err)
+            msg = err.args[0] if len(err.args) >= 1 and isinstance(err.args[0], str) \
+                else str(err)
             logging.info("RPC %s failed: %s", procedure, msg)
-            answer = [False, msg]
-        except (TypeError, ValueError, KeyError) as err:
-            logging.warning("RPC %s: invalid arguments: %s", procedure, err, exc_info=True)
-            answer = [False, "Invalid arguments for %s: %s" % (procedure, err)]
+            return [False, msg]
         except Exception as err:
-            logging.exception("RPC %s: error in backend function", procedure)
-            answer = [False, "Error while executing backend function: %s" % err]
-        return web.json_response(answer, dumps=lambda d: json.dumps(d))
+            logging.exception("Error while executing backend function %s", procedure)
+            return [False, "Error while executing backend function: %s" % (str(err) or
+                                                                          type(err).__name__)]
 
-    def _exception_handler(self, loop, context) -> None:
-        exc = context.get("exception")
-        msg = context.get("message", "")
-        if isinstance(exc, ssl.SSLError) or "SSL" in msg or "handshake" in msg.lower():
-            peer = None
-            transport = context.get("transport")
-            if transport is not None:
-                try:
-                    peer = transport.get_extra_info("peername")
-                except Exception:  # transport may be half-closed
-                    peer = None
-            logging.warning("Refused connection from %s: TLS handshake failed (%s)", peer,
-                            exc or msg)
+    def _schedule_quit(self) -> None:
+        if self._quitting or self._loop is None:
             return
-        loop.default_exception_handler(context)
+        self._quitting = True
+        self._loop.call_soon_threadsafe(self._loop.call_later, _QUIT_DELAY, self._on_quit)
 
-    async def _serve(self) -> None:
+    # -- connections ------------------------------------------------------
+    async def _accept_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self._lsock is not None
+        while True:
+            try:
+                sock, peer = await loop.sock_accept(self._lsock)
+            except asyncio.CancelledError:
+                raise
+            except OSError as err:  # e.g. EMFILE: back off instead of spinning
+                logging.error("accept() failed: %s", err)
+                await asyncio.sleep(0.1)
+                continue
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            task = loop.create_task(self._serve_connection(sock, peer))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _serve_connection(self, sock: socket.socket, peer: Any) -> None:
+        loop = asyncio.get_running_loop()
+        gate = _Gate()
+        self._maybe_reload_cert()  # one stat() per new connection
+        try:
+            transport, _ = await loop.connect_accepted_socket(
+                lambda: gate, sock, ssl=self._ssl_ctx,
+                ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self._ssl_ctx else None)
+        except asyncio.CancelledError:
+            sock.close()
+            raise
+        except Exception as err:
+            sock.close()
+            reason = _handshake_refusal(err)
+            if reason is None:
+                logging.debug("Connection from %s closed during TLS handshake: %r",
+                              _peer_str(peer), err)
+            else:
+                logging.warning("Refused connection from %s: %s", _peer_str(peer), reason)
+            return
+        refusal = self._refusal(transport)
+        if refusal is not None:  # its requests get 403 from _handle
+            logging.warning("Refused connection from %s: %s", _peer_str(peer), refusal)
+        gate.attach(self._runner.server(), transport)
+
+    # -- lifecycle --------------------------------------------------------
+    def _listen(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.bind else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.bind, self.port))
+            sock.listen(128)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    async def _setup(self) -> None:
         from aiohttp import web
         app = web.Application(client_max_size=constants.RPC_MAX_BODY)
-        app.router.add_route("*", "/{proc}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        app.router.add_route("*", "/{proc:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                     keepalive_timeout=KEEPALIVE_TIMEOUT)
         await self._runner.setup()
-        ctx = make_ssl_context(self.cert_file) if self.use_ssl else None
-        site = web.TCPSite(self._runner, self.bind, self.port, ssl_context=ctx,
-                           reuse_address=True)
-        await site.start()
+        self._lsock = self._listen()
+        task = asyncio.get_running_loop().create_task(self._accept_loop())
+        self._tasks.add(task)
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
-        loop.set_exception_handler(self._exception_handler)
         try:
-            loop.run_until_complete(self._serve())
-        except BaseException as err:
+            loop.run_until_complete(self._setup())
+        except BaseException as err:  # reported to start() by the event below
             self._start_error = err
             self._started.set()
+            loop.close()
             return
         self._started.set()
-        loop.run_forever()
-        loop.run_until_complete(self._runner.cleanup())
-        loop.close()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(self._teardown())
+            loop.close()
+
+    async def _teardown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._lsock is not None:
+            self._lsock.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def _load_cert(self) -> None:
+        from ganeti import crypto
+        st = os.stat(self.cert_file)
+        der = crypto.load_cert_der(self.cert_file)
+        ctx = make_ssl_context(self.cert_file)
+        self._cluster_der, self._ssl_ctx = der, ctx
+        self._cert_stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _maybe_reload_cert(self) -> None:
+        """Pick up a cluster certificate replaced by upload_file (renew-crypto)."""
+        if self._ssl_ctx is None:
+            return
+        try:
+            st = os.stat(self.cert_file)
+            if (st.st_ino, st.st_size, st.st_mtime_ns) == self._cert_stamp:
+                return
+            self._load_cert()
+            logging.info("Cluster certificate %s changed, reloaded", self.cert_file)
+        except (OSError, ValueError, ssl.SSLError) as err:
+            logging.error("Can't reload the cluster certificate %s, keeping the old one: %s",
+                          self.cert_file, err)
 
     def start(self) -> None:
+        """Load the certificate, bind and serve; raises if any of it fails."""
         if self.use_ssl:
-            self._load_cert()
-            _log_tls_refusals()
+            try:
+                self._load_cert()
+            except (OSError, ValueError, ssl.SSLError) as err:
+                raise errors.GenericError("Can't load the cluster certificate %s: %s"
+                                          % (self.cert_file, err))
         self._thread = threading.Thread(target=self._run, name="noded-http", daemon=True)
         self._thread.start()
-        self._started.wait(30)
+        self._started.wait(60)
         if self._start_error is not None:
-            raise errors.GenericError("Cannot listen on %s:%d: %s" % (
-                self.bind, self.port, self._start_error))
-        logging.info("ganeti-noded listening on %s:%d", self.bind, self.port)
+            err = self._start_error
+            raise errors.GenericError("Can't listen on %s:%d: %s" % (
+                self.bind, self.port, err.strerror if isinstance(err, OSError) else err))
+        logging.info("Listening on %s:%d (%s)", self.bind, self.port,
+                     "TLS, cluster certificate required" if self.use_ssl else "NO TLS")
 
     def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
-            self._thread.join(10)
-        self._pool.shutdown(wait=False)
+            self._thread.join(15)
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``ganeti-noded``."""
     from ganeti import daemon
-    parser = daemon.make_parser("ganeti-noded", "Ganeti node daemon")
-    parser.add_argument("-b", "--bind", default="0.0.0.0", help="Address to listen on")
-    parser.add_argument("-p", "--port", type=int, default=constants.DEFAULT_NODED_PORT,
-                        help="Port to listen on")
-    parser.add_argument("--no-ssl", action="store_true", help="Disable TLS (debugging only)")
-    parser.add_argument("--no-mlock", action="store_true", help="Accepted for compatibility")
-    parser.add_argument("-i", "--interface", default=None, help="Accepted for compatibility")
-    opts = parser.parse_args(argv)
-    return daemon.run_daemon("ganeti-noded", opts,
-                             NodeDaemon(opts.bind, opts.port, use_ssl=not opts.no_ssl))
+    parser = daemon.make_parser("ganeti-noded", "Ganeti node daemon",
+                                default_port=constants.DEFAULT_NODED_PORT, ssl_option=True)
+    parser.add_argument("-i", "--interface", default=None,
+                        help="Accepted for compatibility (use --bind)")
+    parser.add_argument("--no-mlock", action="store_true",
+                        help="Accepted for compatibility (memory is never locked)")
+    parser.add_argument("--max-clients", type=int, default=DEFAULT_WORKERS,
+                        help="Number of requests executed in parallel [%(default)s]")
+    opts = daemon.parse_options(parser, argv)
+    if opts.max_clients < 1:
+        parser.error("--max-clients must be positive")
+    server = NodeDaemon(opts.bind, opts.port, use_ssl=not opts.no_ssl,
+                        max_workers=opts.max_clients)
+    return daemon.run_daemon(constants.NODED, opts, server)
