@@ -305,6 +305,17 @@ def op_summary(op_input: Any) -> str:
     return text
 
 
+# Parameters shown even when unset, as Ganeti 3.0's job queries do
+_KEEP_NULL_PARAMS = frozenset(["comment", "depends"])
+
+
+def _public_input(data: Any) -> Any:
+    """An opcode as job queries show it: unset optional parameters left out."""
+    if not isinstance(data, dict):
+        return data
+    return {k: v for k, v in data.items() if v is not None or k in _KEEP_NULL_PARAMS}
+
+
 def _ops(key: str) -> Callable[[Any, dict], list]:
     return lambda ctx, job: [op.get(key) for op in job.get("ops", [])]
 
@@ -332,7 +343,8 @@ JOB_FIELDS: dict[str, Field] = build_table([
                "List of opcode priorities", _ops("priority")),
     make_field("opresult", "OpCode_result", constants.QFT_OTHER, "List of opcodes results",
                _ops("result")),
-    make_field("ops", "OpCodes", constants.QFT_OTHER, "List of all opcodes", _ops("input")),
+    make_field("ops", "OpCodes", constants.QFT_OTHER, "List of all opcodes",
+               lambda ctx, job: [_public_input(op.get("input")) for op in job.get("ops", [])]),
     make_field("opstart", "OpCode_start", constants.QFT_OTHER,
                "List of opcode start timestamps (before acquiring locks)",
                _ops("start_timestamp")),
