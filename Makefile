@@ -71,8 +71,14 @@ deps:
 $(VPY): | deps
 	$(PYTHON_FOR_VENV) -m venv $(VENV)
 
+# The editable install's import hook costs ~8 ms at every gnt-* start; a plain
+# path entry pointing at a `ganeti` symlink to lib/ imports the same code faster.
 $(STAMP): pyproject.toml | $(VPY)
 	$(VPY) -m pip install -q -e '.[test]'
+	@site=$$($(VPY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
+	  mkdir -p $(VENV)/src-path && ln -sfn $(CURDIR)/lib $(VENV)/src-path/ganeti; \
+	  rm -f $$site/__editable__.ganeti_py-*.pth; \
+	  echo $(CURDIR)/$(VENV)/src-path > $$site/ganeti-src.pth
 	@touch $@
 
 venv: deps $(STAMP)
