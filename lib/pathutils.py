@@ -130,7 +130,7 @@ def add_root(path: str) -> str:
 
 
 def _find_daemon_util() -> str:
-    here = os.path.dirname(os.path.abspath(__file__))
+    here = os.path.dirname(os.path.realpath(__file__))
     dev = os.path.normpath(os.path.join(here, "..", "daemons", "daemon-util"))
     if os.path.exists(dev):
         return dev
