@@ -495,42 +495,19 @@ def watcher_ops(opts, args) -> int:
 
 # --- tags ------------------------------------------------------------------------------
 
-def _tags_from(opts, args: list[str]) -> list[str]:
-    tags = list(args)
-    if opts.tags_source:
-        if opts.tags_source == "-":
-            data = sys.stdin.read()
-        else:
-            with open(opts.tags_source, encoding="utf-8") as fh:
-                data = fh.read()
-        tags.extend(line.strip() for line in data.splitlines())
-    return tags
-
-
 def list_tags(opts, args) -> int:
-    for tag in sorted(_client().query_tags(constants.TAG_CLUSTER, None)):
-        print(tag)
-    return 0
+    from ganeti.cli import tags
+    return tags.list_tags(constants.TAG_CLUSTER, None)
 
 
 def add_tags(opts, args) -> int:
-    from ganeti.cli import jobs
-    tags = _tags_from(opts, args)
-    if not tags:
-        raise errors.OpPrereqError("No tags to be added", errors.ECODE_INVAL)
-    jobs.submit_or_send({"OP_ID": "OP_TAGS_SET", "kind": constants.TAG_CLUSTER,
-                         "tags": tags}, opts)
-    return 0
+    from ganeti.cli import tags
+    return tags.change_tags("OP_TAGS_SET", constants.TAG_CLUSTER, None, opts, args)
 
 
 def remove_tags(opts, args) -> int:
-    from ganeti.cli import jobs
-    tags = _tags_from(opts, args)
-    if not tags:
-        raise errors.OpPrereqError("No tags to be removed", errors.ECODE_INVAL)
-    jobs.submit_or_send({"OP_ID": "OP_TAGS_DEL", "kind": constants.TAG_CLUSTER,
-                         "tags": tags}, opts)
-    return 0
+    from ganeti.cli import tags
+    return tags.change_tags("OP_TAGS_DEL", constants.TAG_CLUSTER, None, opts, args)
 
 
 def search_tags(opts, args) -> int:
