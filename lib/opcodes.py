@@ -204,6 +204,8 @@ OPCODE_TABLE: dict[str, tuple[list, str | None, str]] = {
         ("master_capable", OPT, TMaybeBool, "Master capable"),
         ("vm_capable", OPT, TMaybeBool, "VM capable"),
         _P_NDPARAMS, ("node_setup", False, TBool, "Node setup"), _P_HV_STATE, _P_DISK_STATE,
+        ("ssh_key_check", True, TBool, "Check the new node's SSH host key against the"
+         " cluster's known_hosts (false: accept and record it)"),
     ], "node_name", "Add a node to the cluster"),
     "OP_NODE_REMOVE": ([_P_NODE, _P_NODE_UUID], "node_name", "Remove a node"),
     "OP_NODE_QUERYVOLS": ([("output_fields", REQ, TListOf(TNonEmptyString), "Fields"),

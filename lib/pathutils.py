@@ -138,3 +138,14 @@ def _find_daemon_util() -> str:
 
 
 DAEMON_UTIL = _find_daemon_util()
+
+
+def _find_tool(name: str) -> str:
+    here = os.path.dirname(os.path.realpath(__file__))
+    dev = os.path.normpath(os.path.join(here, "..", "tools", name))
+    if os.path.exists(dev):
+        return dev
+    return PREFIX + "/lib/ganeti/tools/" + name
+
+
+NODE_DAEMON_SETUP = _find_tool("node-daemon-setup")

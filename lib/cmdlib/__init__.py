@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ganeti.cmdlib import cluster, cluster_verify, os as os_lu, query, tags, test
+from ganeti.cmdlib import cluster, cluster_verify, group, node, os as os_lu, query, tags, test
 
 LU_CLASSES = {
     "OP_CLUSTER_POST_INIT": cluster.LUClusterPostInit,
@@ -17,6 +17,16 @@ LU_CLASSES = {
     "OP_CLUSTER_VERIFY_DISKS": cluster_verify.LUClusterVerifyDisks,
     "OP_GROUP_VERIFY_DISKS": cluster_verify.LUGroupVerifyDisks,
     "OP_OS_DIAGNOSE": os_lu.LUOsDiagnose,
+    "OP_NODE_ADD": node.LUNodeAdd,
+    "OP_NODE_REMOVE": node.LUNodeRemove,
+    "OP_NODE_SET_PARAMS": node.LUNodeSetParams,
+    "OP_NODE_POWERCYCLE": node.LUNodePowercycle,
+    "OP_NODE_QUERY_STORAGE": node.LUNodeQueryStorage,
+    "OP_GROUP_ADD": group.LUGroupAdd,
+    "OP_GROUP_SET_PARAMS": group.LUGroupSetParams,
+    "OP_GROUP_REMOVE": group.LUGroupRemove,
+    "OP_GROUP_RENAME": group.LUGroupRename,
+    "OP_GROUP_ASSIGN_NODES": group.LUGroupAssignNodes,
     "OP_QUERY": query.LUQuery,
     "OP_QUERY_FIELDS": query.LUQueryFields,
     "OP_TAGS_GET": tags.LUTagsGet,

@@ -163,3 +163,27 @@ def redist_ancillary_files(lu) -> None:
             if res.fail_msg:
                 lu.log_warning("Copy of file %s to node %s failed: %s" %
                                (pathutils.strip_root(path), name, res.fail_msg))
+
+
+def copy_queue_to_node(lu, node_uuid: str) -> None:
+    """Give a new master candidate the whole job queue (it may become master)."""
+    import os
+    from ganeti.rpc import client as rpc_client
+    target = [lu.cfg.node_target(node_uuid)]
+    names = sorted(n for n in os.listdir(pathutils.QUEUE_DIR)
+                   if n.startswith("job-") or n in ("serial", "version", "drain"))
+    failed = 0
+    for name in names:
+        path = os.path.join(pathutils.QUEUE_DIR, name)
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue  # archived or gone meanwhile
+        res = lu.rpc.call("jobqueue_update", target,
+                          [pathutils.strip_root(path), rpc_client.encode_file(data)])
+        if any(r.fail_msg for r in res.values()):
+            failed += 1
+    if failed:
+        lu.log_warning("Copying %d job queue file(s) to the new master candidate failed",
+                       failed)
