@@ -267,3 +267,63 @@ def finalize_cluster_destroy(feedback: Feedback = print) -> None:
     shutil.rmtree(pathutils.QUEUE_DIR, ignore_errors=True)
     daemon_util("stop", constants.NODED)
     io.remove_file(pathutils.NODED_CERT_FILE)
+
+
+def master_failover(no_voting: bool = False, feedback: Feedback = print) -> None:
+    """Make this node (a master candidate) the master; run on the new master.
+
+    The old master's daemons are stopped if it answers; every node learns
+    the new master through ssconf. With voting, a majority of the nodes
+    must answer, so that a partitioned minority cannot elect itself.
+    """
+    from ganeti import config, ssconf
+    from ganeti.rpc.client import RpcClient
+    me = netutils.my_hostname()
+    try:
+        cfg = config.ConfigWriter()
+    except errors.ConfigurationError as err:
+        raise errors.OpPrereqError("This node does not have a copy of the configuration"
+                                   " (not a master candidate?): %s" % err, errors.ECODE_STATE)
+    node = cfg.get_node_info_by_name(me)
+    if node is None:
+        raise errors.OpPrereqError("This node (%s) is not part of the cluster" % me,
+                                   errors.ECODE_STATE)
+    if not node.master_candidate:
+        raise errors.OpPrereqError("This is not a master candidate node; only master"
+                                   " candidates can become master (candidates: %s)" %
+                                   ", ".join(sorted(n.name for n in cfg.get_master_candidates())),
+                                   errors.ECODE_STATE)
+    old_uuid = cfg.get_master_node()
+    if old_uuid == node.uuid:
+        raise errors.OpPrereqError("This node is already the master", errors.ECODE_STATE)
+    old = cfg.get_node_info(old_uuid)
+    rpc = RpcClient()
+    targets = [(n.name, n.primary_ip, bool(n.offline)) for n in cfg.data.nodes.values()]
+    if not no_voting:
+        answers = rpc.call("master_node_name", targets, [])
+        alive = sum(1 for r in answers.values() if not r.fail_msg)
+        if alive * 2 <= len(targets):
+            raise errors.OpPrereqError(
+                "Only %d of %d nodes answered; refusing a master failover without a"
+                " healthy majority (use --no-voting to override)" % (alive, len(targets)),
+                errors.ECODE_STATE)
+    feedback("Stopping the master daemons on %s" % old.name)
+    res = rpc.call("node_stop_master", [(old.name, old.primary_ip, bool(old.offline))], [])
+    if res[old.name].fail_msg:
+        feedback("Warning: could not stop the master daemons on %s: %s (continuing)" %
+                 (old.name, res[old.name].fail_msg))
+    cfg = config.ConfigWriter(rpc=lambda proc, nodes, args: rpc.call(proc, nodes, args))
+    with cfg.lock:
+        cluster = cfg.get_cluster_info()
+        cluster.master_node = node.uuid
+        objects.touch(cluster)
+        cfg.write()
+    ssconf.write_ssconf_files(cfg.get_ssconf_values())
+    feedback("Starting the master daemons on %s" % me)
+    args = ["start", constants.MASTERD] + (["--no-voting", "--yes-do-it"] if no_voting else [])
+    res_start = daemon_util(*args)
+    if res_start.returncode != 0:
+        raise errors.OpExecError("Could not start the master daemon: %s" % (
+            res_start.stderr or res_start.stdout).strip())
+    daemon_util("start", constants.RAPI)
+    _wait_for_socket(pathutils.MASTER_SOCKET, 30)

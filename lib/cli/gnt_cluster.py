@@ -493,6 +493,19 @@ def watcher_ops(opts, args) -> int:
     return 0
 
 
+def master_failover(opts, args) -> int:
+    """Run on a master candidate: take over the master role (voting unless told)."""
+    from ganeti import bootstrap
+    if opts.no_voting and not opts.yes_do_it:
+        sys.stderr.write("This will perform the failover even if most other nodes are down,"
+                         " or if this node is outdated. This is dangerous as it can lead to"
+                         " a non-consistent cluster. Check the gnt-cluster(8) man page before"
+                         " proceeding. Use --yes-do-it to confirm.\n")
+        return constants.EXIT_CONFIRMATION
+    bootstrap.master_failover(no_voting=opts.no_voting, feedback=print)
+    return 0
+
+
 # --- tags ------------------------------------------------------------------------------
 
 def list_tags(opts, args) -> int:
@@ -695,6 +708,9 @@ COMMANDS = {
                             "Does a check on the cluster disk status", max_args=0),
     "master-ping": Command(master_ping, "", [], "Checks if the master is alive",
                            max_args=0),
+    "master-failover": Command(master_failover, "[--no-voting [--yes-do-it]]",
+                               ["no_voting", "yes_do_it"],
+                               "Makes the current node the master", max_args=0),
     "version": Command(show_version, "", [], "Shows the cluster version", max_args=0),
     "getmaster": Command(show_master, "", [], "Shows the cluster master", max_args=0),
     "copyfile": Command(copy_file, "[-n <node-name>...] <filename>",
@@ -720,7 +736,7 @@ COMMANDS = {
     "modify": Command(modify_cluster, "[<opts>...]", _MODIFY_OPTS,
                       "Alters the parameters of the cluster", max_args=0),
 }
-ALIASES = {"show": "info"}
+ALIASES = {"show": "info", "masterfailover": "master-failover"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -208,6 +208,9 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
                                              " filter")),
     "force": (("-f", "--force"), dict(action="store_true", default=False, dest="force",
                                       help="Force the operation")),
+    "no_voting": (("--no-voting",), dict(action="store_true", default=False,
+                                         dest="no_voting",
+                                         help="Skip the master voting (dangerous)")),
     "yes_do_it": (("--yes-do-it", "--ya-rly"), dict(action="store_true", default=False,
                                                     dest="yes_do_it",
                                                     help="Really do it (dangerous"
