@@ -493,6 +493,24 @@ def watcher_ops(opts, args) -> int:
     return 0
 
 
+def rename_cluster(opts, args) -> int:
+    """Rename the cluster (new name must resolve; asks unless -f)."""
+    from ganeti.cli import jobs
+    from ganeti.cli.base import ask_user
+    new_name = args[0]
+    if not opts.force:
+        old = _client().query_config_values(["cluster_name"])[0]
+        if not ask_user("This will rename the cluster from '%s' to '%s'. If you are connected"
+                        " over the network to the cluster name, the operation is very"
+                        " dangerous as the IP address will be removed from the node and the"
+                        " change may not go through. Continue?" % (old, new_name)):
+            return constants.EXIT_CONFIRMATION
+    result = jobs.submit_opcode({"OP_ID": "OP_CLUSTER_RENAME", "name": new_name}, opts)
+    if result is not None:
+        print("Cluster renamed to %s" % result)
+    return 0
+
+
 def master_failover(opts, args) -> int:
     """Run on a master candidate: take over the master role (voting unless told)."""
     from ganeti import bootstrap
@@ -708,6 +726,8 @@ COMMANDS = {
                             "Does a check on the cluster disk status", max_args=0),
     "master-ping": Command(master_ping, "", [], "Checks if the master is alive",
                            max_args=0),
+    "rename": Command(rename_cluster, "<new_name>", ["force", "dry_run", "priority"],
+                      "Renames the cluster", min_args=1, max_args=1),
     "master-failover": Command(master_failover, "[--no-voting [--yes-do-it]]",
                                ["no_voting", "yes_do_it"],
                                "Makes the current node the master", max_args=0),

@@ -11,6 +11,7 @@ LU_CLASSES = {
     "OP_CLUSTER_CONFIG_QUERY": cluster.LUClusterConfigQuery,
     "OP_CLUSTER_SET_PARAMS": cluster.LUClusterSetParams,
     "OP_CLUSTER_REDIST_CONF": cluster.LUClusterRedistConf,
+    "OP_CLUSTER_RENAME": cluster.LUClusterRename,
     "OP_CLUSTER_VERIFY": cluster_verify.LUClusterVerify,
     "OP_CLUSTER_VERIFY_CONFIG": cluster_verify.LUClusterVerifyConfig,
     "OP_CLUSTER_VERIFY_GROUP": cluster_verify.LUClusterVerifyGroup,

@@ -343,3 +343,50 @@ class LUClusterSetParams(LogicalUnit):
         if op.candidate_pool_size is not None:
             common.adjust_candidate_pool(self)
         return None
+
+
+class LUClusterRename(LogicalUnit):
+    """Rename the cluster: new name and master IP in config and ssconf everywhere."""
+
+    HPATH = "cluster-rename"
+    HTYPE = "CLUSTER"
+    REQ_BGL = True
+
+    def hooks_target(self):
+        return self.cfg.get_cluster_name()
+
+    def build_hooks_env(self):
+        return {"NEW_NAME": self.op.name}
+
+    def build_hooks_nodes(self):
+        master = [self.master_uuid()]
+        return master, master
+
+    def check_prereq(self) -> None:
+        from ganeti import netutils
+        try:
+            host = netutils.resolve_hostname(self.op.name)
+        except errors.ResolverError as err:
+            raise errors.OpPrereqError("Cannot resolve new cluster name %s: %s" % (
+                self.op.name, err.args[-1]), errors.ECODE_RESOLVER)
+        cluster = self.cfg.get_cluster_info()
+        if host.name == cluster.cluster_name and host.ip == cluster.master_ip:
+            raise errors.OpPrereqError("Neither the name nor the IP address of the cluster"
+                                       " has changed", errors.ECODE_INVAL)
+        if host.ip != cluster.master_ip and netutils.tcp_ping(
+                host.ip, constants.DEFAULT_NODED_PORT, timeout=1.0,
+                live_port_needed=netutils.is_loopback(host.ip)):
+            raise errors.OpPrereqError("The given cluster IP address (%s) is reachable and"
+                                       " is not the current master IP" % host.ip,
+                                       errors.ECODE_NOTUNIQUE)
+        self.new_name, self.new_ip = host.name, host.ip
+
+    def exec(self, feedback_fn):
+        from ganeti.objects import touch
+        with self.cfg.lock:
+            cluster = self.cfg.get_cluster_info()
+            cluster.cluster_name = self.new_name
+            cluster.master_ip = self.new_ip
+            touch(cluster)
+            self.cfg.write()
+        return self.new_name
