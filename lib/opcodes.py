@@ -166,6 +166,11 @@ OPCODE_TABLE: dict[str, tuple[list, str | None, str]] = {
         ("ssh_key_bits", OPT, TMaybe(TInt), "SSH key bits"),
         ("verbose", False, TBool, "Verbose"),
         ("debug", False, TBool, "Debug"),
+        ("new_rapi_certificate", False, TBool, "Generate a new RAPI certificate"),
+        ("rapi_certificate", OPT, TMaybeString, "RAPI certificate and key (PEM) to install"),
+        ("new_cluster_domain_secret", False, TBool, "Generate a new cluster domain secret"),
+        ("cluster_domain_secret", OPT, TMaybeString, "Cluster domain secret to install"),
+        ("new_confd_hmac_key", False, TBool, "Generate a new confd HMAC key"),
     ], None, "Renew cluster cryptographic material"),
     # Query
     "OP_QUERY": ([

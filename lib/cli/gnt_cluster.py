@@ -511,6 +511,40 @@ def rename_cluster(opts, args) -> int:
     return 0
 
 
+def renew_crypto(opts, args) -> int:
+    """Replace certificates and secrets on every node (OP_CLUSTER_RENEW_CRYPTO)."""
+    from ganeti.cli import jobs
+    from ganeti.cli.base import ask_user
+
+    def read(path: str | None) -> str | None:
+        if path is None:
+            return None
+        try:
+            with open(path, encoding="ascii") as fh:
+                return fh.read()
+        except (OSError, UnicodeDecodeError) as err:
+            raise errors.OpPrereqError("Can't read %s: %s" % (path, err), errors.ECODE_INVAL)
+
+    if opts.rapi_cert and opts.new_rapi_cert:
+        raise errors.OpPrereqError("Only one of the --new-rapi-certificate and"
+                                   " --rapi-certificate options can be given",
+                                   errors.ECODE_INVAL)
+    if opts.cds and opts.new_cds:
+        raise errors.OpPrereqError("Only one of the --new-cluster-domain-secret and"
+                                   " --cluster-domain-secret options can be given",
+                                   errors.ECODE_INVAL)
+    op = {"OP_ID": "OP_CLUSTER_RENEW_CRYPTO",
+          "node_certificates": bool(opts.new_cluster_cert or opts.new_node_certs),
+          "new_rapi_certificate": opts.new_rapi_cert, "rapi_certificate": read(opts.rapi_cert),
+          "new_cluster_domain_secret": opts.new_cds, "cluster_domain_secret": read(opts.cds),
+          "new_confd_hmac_key": opts.new_hmac}
+    if not opts.force and not ask_user("Updating certificates now. Running commands on"
+                                       " the cluster while this happens may fail. Continue?"):
+        return constants.EXIT_CONFIRMATION
+    jobs.submit_opcode(op, opts)
+    return 0
+
+
 def master_failover(opts, args) -> int:
     """Run on a master candidate: take over the master role (voting unless told)."""
     from ganeti import bootstrap
@@ -728,6 +762,11 @@ COMMANDS = {
                            max_args=0),
     "rename": Command(rename_cluster, "<new_name>", ["force", "dry_run", "priority"],
                       "Renames the cluster", min_args=1, max_args=1),
+    "renew-crypto": Command(renew_crypto, "", ["force", "new_cluster_cert", "new_node_certs",
+                                                "new_rapi_cert", "rapi_cert", "new_cds", "cds",
+                                                "new_hmac", "priority"],
+                            "Generates new certificates and secrets and distributes them",
+                            max_args=0),
     "master-failover": Command(master_failover, "[--no-voting [--yes-do-it]]",
                                ["no_voting", "yes_do_it"],
                                "Makes the current node the master", max_args=0),

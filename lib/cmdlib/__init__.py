@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ganeti.cmdlib import cluster, cluster_verify, group, node, os as os_lu, query, tags, test
+from ganeti.cmdlib import cluster, cluster_verify, crypto, group, node, os as os_lu, query, tags, test
 
 LU_CLASSES = {
     "OP_CLUSTER_POST_INIT": cluster.LUClusterPostInit,
@@ -12,6 +12,7 @@ LU_CLASSES = {
     "OP_CLUSTER_SET_PARAMS": cluster.LUClusterSetParams,
     "OP_CLUSTER_REDIST_CONF": cluster.LUClusterRedistConf,
     "OP_CLUSTER_RENAME": cluster.LUClusterRename,
+    "OP_CLUSTER_RENEW_CRYPTO": crypto.LUClusterRenewCrypto,
     "OP_CLUSTER_VERIFY": cluster_verify.LUClusterVerify,
     "OP_CLUSTER_VERIFY_CONFIG": cluster_verify.LUClusterVerifyConfig,
     "OP_CLUSTER_VERIFY_GROUP": cluster_verify.LUClusterVerifyGroup,

@@ -305,3 +305,66 @@ def test_sighup_reopens_log_and_sigterm_is_clean(env):
     assert res.returncode == 1 and "Cannot communicate with the master daemon" in res.stderr
     gnt(env, "daemon-util", "start", "ganeti-masterd", check=True)
     assert gnt(env, "gnt-debug", "delay", "0.001").returncode == 0
+
+
+def test_renew_crypto_keeps_rpc_working(env):
+    pem = os.path.join(env["GANETI_ROOTDIR"], "var", "lib", "ganeti", "server.pem")
+    with open(pem, "rb") as fh:
+        before = fh.read()
+    assert gnt(env, "gnt-cluster", "renew-crypto", "--new-cluster-certificate").returncode == 13
+    gnt(env, "gnt-cluster", "renew-crypto", "-f", "--new-cluster-certificate",
+        "--new-rapi-certificate", check=True)
+    with open(pem, "rb") as fh:
+        assert fh.read() != before
+    # master -> node RPC with the new certificate on both sides
+    gnt(env, "gnt-debug", "delay", "-n", "node1", "0.01", check=True)
+    res = gnt(env, "gnt-cluster", "renew-crypto", "-f")
+    assert res.returncode == 1 and "Nothing to renew" in res.stderr
+
+
+def test_rename_cluster(env):
+    hosts = os.path.join(env["GANETI_ROOTDIR"], "etc", "hosts")
+    with open(hosts) as fh:
+        ip = next(line.split()[0] for line in fh
+                  if not line.startswith("#") and "cluster.vcluster.test" in line.split()[1:])
+    with open(hosts, "a") as fh:
+        fh.write("%s renamed.vcluster.test\n" % ip)
+    assert gnt(env, "gnt-cluster", "rename", "renamed.vcluster.test").returncode == 13
+    res = gnt(env, "gnt-cluster", "rename", "-f", "renamed.vcluster.test", check=True)
+    assert "renamed.vcluster.test" in res.stdout
+    ssconf = os.path.join(env["GANETI_ROOTDIR"], "var", "lib", "ganeti", "ssconf_cluster_name")
+    with open(ssconf) as fh:
+        assert fh.read() == "renamed.vcluster.test\n"
+    gnt(env, "gnt-cluster", "rename", "-f", "cluster.vcluster.test", check=True)
+    res = gnt(env, "gnt-cluster", "rename", "-f", "nosuch.invalid")
+    assert res.returncode == 1 and "resolve" in res.stderr
+
+
+def test_group_lifecycle_through_opcodes(env):
+    sock = os.path.join(env["GANETI_ROOTDIR"], "var", "run", "ganeti", "socket",
+                        "ganeti-master")
+    code = ("import json,sys,time; from ganeti import luxi; c=luxi.Client(sys.argv[1]);"
+            "ops=json.loads(sys.argv[2]); out=[]\n"
+            "for op in ops:\n"
+            "  j=c.submit_job([op])\n"
+            "  while True:\n"
+            "    r=c.query_jobs([j],['status','opresult'])[0]\n"
+            "    if r[0] in ('success','error'): break\n"
+            "    time.sleep(0.02)\n"
+            "  out.append(r)\n"
+            "print(json.dumps(out))")
+    ops = [{"OP_ID": "OP_GROUP_ADD", "group_name": "rack2"},
+           {"OP_ID": "OP_GROUP_ADD", "group_name": "rack2"},
+           {"OP_ID": "OP_GROUP_RENAME", "group_name": "rack2", "new_name": "rack3"},
+           {"OP_ID": "OP_GROUP_REMOVE", "group_name": "default"},
+           {"OP_ID": "OP_GROUP_REMOVE", "group_name": "rack3"},
+           {"OP_ID": "OP_NODE_SET_PARAMS", "node_name": "node1", "offline": True},
+           {"OP_ID": "OP_NODE_REMOVE", "node_name": "node1"}]
+    import sys
+    res = run(env, sys.executable, "-c", code, sock, json.dumps(ops))
+    results = json.loads(res.stdout)
+    assert [r[0] for r in results] == ["success", "error", "success", "error", "success",
+                                       "error", "error"]
+    assert "already exists" in results[1][1][0][1][0]
+    assert "not empty" in results[3][1][0][1][0]
+    assert "master failover" in results[5][1][0][1][0]
