@@ -142,9 +142,25 @@ class LUClusterVerifyConfig(_VerifyMixin, NoHooksLU):
         if dangling:
             self._error("ECLUSTERDANGLINGNODES", "", "the following nodes (and their instances)"
                         " belong to a non existing group: %s" % ", ".join(nice_sort(dangling)))
+        self._verify_candidates()
         if self.op.debug_simulate_errors:
             self._error("ECLUSTERCFG", "", "simulated error")
         return not self.bad
+
+    def _verify_candidates(self) -> None:
+        """Enough master candidates, and each with a recorded certificate."""
+        cluster = self.cfg.get_cluster_info()
+        nodes = self.cfg.get_all_nodes_info().values()
+        candidates = [n for n in nodes if n.master_candidate]
+        possible = [n for n in nodes if n.master_capable and not n.offline and not n.drained]
+        wanted = min(cluster.candidate_pool_size, len(possible))
+        if len(candidates) < wanted:
+            self._error("ECLUSTERCFG", "", "Not enough master candidates: actual %d, target %d"
+                        % (len(candidates), wanted))
+        for node in candidates:
+            if node.uuid not in cluster.candidate_certs:
+                self._error("ECLUSTERCLIENTCERT", "", "The master candidate '%s' does not have"
+                            " a certificate digest recorded in the configuration" % node.name)
 
 
 class LUClusterVerifyGroup(_VerifyMixin, LogicalUnit):
@@ -288,8 +304,15 @@ class LUClusterVerifyGroup(_VerifyMixin, LogicalUnit):
         for other, msg in sorted(failed.items()):
             self._error("ENODESSH", name, "ssh communication with node '%s': %s" % (other, msg))
         cert = nresult.get("client-cert")
-        if isinstance(cert, list) and len(cert) == 2 and cert[0] != 0:
-            self._error("ENODESSH", name, "client certificate: %s" % cert[1])
+        if isinstance(cert, list) and len(cert) == 2:
+            if cert[0] != 0:
+                self._error("ECLUSTERCLIENTCERT", name, "client certificate: %s" % cert[1])
+            elif node.master_candidate:
+                recorded = self.cfg.get_cluster_info().candidate_certs.get(node.uuid)
+                if recorded and recorded != cert[1]:
+                    self._error("ECLUSTERCLIENTCERT", name, "the node's certificate digest"
+                                " %s differs from the one recorded for it (%s)" %
+                                (cert[1], recorded))
 
     def _verify_files(self, results, all_nodes, master_uuid: str) -> None:
         master_name = all_nodes[master_uuid].name
