@@ -115,7 +115,10 @@ def _build_parser() -> Any:
     regex = pp.Regex(r"m?(?P<d>[%s])(?:\\.|(?!(?P=d)).)*(?P=d)[A-Za-z]*" % delims)
     regex.set_name("regular expression (/.../flags)")
     regex.set_parse_action(_regex_action)
-    kw_not, kw_and, kw_or, kw_in = (pp.Keyword(k) for k in ("not", "and", "or", "in"))
+    # a keyword must not be the start of a field name such as "or/x" or "in.y"
+    field_chars = pp.alphanums + "_/."
+    kw_not, kw_and, kw_or, kw_in = (pp.Keyword(k, ident_chars=field_chars)
+                                    for k in ("not", "and", "or", "in"))
 
     def binary(toks: Any) -> list:
         op = OP_EQUAL if toks[1] == OP_EQUAL_LEGACY else toks[1]

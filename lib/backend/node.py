@@ -99,7 +99,7 @@ def hv_node_info(hv: str, hvparams: dict | None = None) -> dict[str, Any]:
     cpus, nodes, sockets = _cpu_facts()
     return {"memory_total": total, "memory_free": min(free, total),
             "memory_dom0": max(total - free, 0), "cpu_total": cpus, "cpu_nodes": nodes,
-            "cpu_sockets": sockets, "cpu_dom0": 0,
+            "cpu_sockets": sockets, "cpu_dom0": cpus,  # no separate dom0: all CPUs are the host's
             "hv_version": _hv_version(hv, hvparams or {})}
 
 
@@ -158,7 +158,15 @@ def node_info(storage_units: list, hv_specs: list) -> list:
             raise errors.ParameterError("Invalid hypervisor spec %r" % (spec,))
         params = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
         hv_info.append(hv_node_info(spec[0], params))
-    return [boot_id(), [storage_unit_info(u) for u in storage_units], hv_info]
+    storage = []
+    for unit in storage_units:
+        try:
+            storage.append(storage_unit_info(unit))
+        except errors.StorageError as err:
+            # one unusable unit must not hide the rest (memory, CPUs, other units)
+            storage.append({"type": unit[0], "name": unit[1], "storage_size": None,
+                            "storage_free": None, "error": str(err)})
+    return [boot_id(), storage, hv_info]
 
 
 def test_delay(duration: float) -> None:

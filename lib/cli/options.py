@@ -515,6 +515,63 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict]] = {
     "hidden": (("--hidden",), _yesno("hidden", "Sets the hidden flag on the OS")),
     "blacklisted": (("--blacklisted",), _yesno("blacklisted", "Sets the blacklisted flag on"
                                                              " the OS")),
+    # gnt-node
+    "readd": (("--readd",), dict(action="store_true", default=False, dest="readd",
+                                 help="Readd old node after replacing it")),
+    "no_ssh_key_check": (("--no-ssh-key-check",),
+                         dict(action="store_false", default=True, dest="ssh_key_check",
+                              help="Disable SSH key fingerprint checking")),
+    "force_join": (("--force-join",), dict(action="store_true", default=False,
+                                           dest="force_join",
+                                           help="Force the joining of a node")),
+    "no_node_setup": (("--no-node-setup",), dict(action="store_false", default=True,
+                                                 dest="node_setup",
+                                                 help="Do not make initial SSH setup on"
+                                                      " remote node (needs to be done"
+                                                      " manually)")),
+    "master_capable": (("--master-capable",),
+                       _yesno("master_capable", "Set the master_capable flag on the node")),
+    "vm_capable": (("--vm-capable",),
+                   _yesno("vm_capable", "Set the vm_capable flag on the node")),
+    "master_candidate": (("-C", "--master-candidate"),
+                         _yesno("master_candidate", "Set the master_candidate flag on the"
+                                " node")),
+    "node_offline": (("-O", "--offline"),
+                     _yesno("offline", "Set the offline flag on the node (cluster does not"
+                            " communicate with offline nodes)")),
+    "node_drained": (("-D", "--drained"),
+                     _yesno("drained", "Set the drained flag on the node (excluded from"
+                            " allocation operations)")),
+    "auto_promote": (("--auto-promote",),
+                     dict(action="store_true", default=False, dest="auto_promote",
+                          help="Automatically promote master candidates when needed"
+                               " (e.g. when demoting or removing a candidate)")),
+    "node_powered": (("--node-powered",),
+                     _yesno("node_powered", "Specify if the SoR for node is powered")),
+    "confirm_yes": (("--yes",), dict(action="store_true", default=False, dest="confirm",
+                                     help="Do not ask for confirmation")),
+    "storage_type": (("-t", "--storage-type"),
+                     dict(default=None, dest="user_storage_type", metavar="STORAGE_TYPE",
+                          help="Storage type (lvm-pv, lvm-vg, file, sharedfile, gluster;"
+                               " default file)")),
+    # gnt-group
+    "alloc_policy": (("--alloc-policy",),
+                     dict(default=None, dest="alloc_policy", metavar="POLICY",
+                          choices=["preferred", "last_resort", "unallocable"],
+                          help="Allocation policy for the node group (preferred,"
+                               " last_resort or unallocable)")),
+    # the group forms take "default" (drop the group's own value) besides a number
+    "group_ipolicy_vcpu_ratio": (("--ipolicy-vcpu-ratio",),
+                                 dict(default=None, dest="ipolicy_vcpu_ratio",
+                                      metavar="RATIO", help="The maximum allowed vcpu-to-cpu"
+                                                            " ratio ('default' removes the"
+                                                            " group's value)")),
+    "group_ipolicy_spindle_ratio": (("--ipolicy-spindle-ratio",),
+                                    dict(default=None, dest="ipolicy_spindle_ratio",
+                                         metavar="RATIO",
+                                         help="The maximum allowed instances to spindle"
+                                              " ratio ('default' removes the group's"
+                                              " value)")),
 }
 
 COMMON = ["debug", "reason"]

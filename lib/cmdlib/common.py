@@ -99,7 +99,8 @@ def check_ipolicy(ipolicy: dict) -> None:
             if key in lo and key in hi and lo[key] > hi[key]:
                 raise errors.OpPrereqError("Invalid instance policy: %s min %s > max %s" %
                                            (key, lo[key], hi[key]), errors.ECODE_INVAL)
-    for tmpl in ipolicy.get("disk-templates") or []:
+    templates = ipolicy.get("disk-templates")
+    for tmpl in templates if isinstance(templates, list) else []:
         if tmpl not in constants.DISK_TEMPLATES:
             raise errors.OpPrereqError("Invalid disk template '%s' in ipolicy" % tmpl,
                                        errors.ECODE_INVAL)

@@ -406,7 +406,7 @@ class LUNodeQueryStorage(NoHooksLU):
             cluster.shared_file_storage_dir
         nodes = [u for u in self.node_uuids if not cfg.get_node_info(u).offline]
         results = self.rpc.call("node_info", cfg.node_targets(nodes),
-                                [[[self.stype, path, []]], []])
+                                [[[self.stype, pathutils.strip_root(path), []]], []])
         rows = []
         for uuid in nodes:
             node = cfg.get_node_info(uuid)
@@ -416,6 +416,10 @@ class LUNodeQueryStorage(NoHooksLU):
                                  res.fail_msg if res else "no answer")
                 continue
             info = res.payload[1][0]
+            if info.get("error"):
+                self.log_warning("Can't get storage data from node %s: %s", node.name,
+                                 info["error"])
+                continue
             size, free = info.get("storage_size", 0), info.get("storage_free", 0)
             values = {"node": node.name, "type": self.stype, "name": path, "size": size,
                       "used": size - free, "free": free, "allocatable": True}

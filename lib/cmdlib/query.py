@@ -1,17 +1,57 @@
 """OP_QUERY / OP_QUERY_FIELDS and the master-side LUXI queries.
 
-Jobs are answered by the job queue, locks by the lock manager, and the
-``cluster`` and ``os`` resources by field tables defined here; node,
-instance and group tables come with their features.
+Jobs are answered by the job queue, locks by the lock manager, the
+``cluster`` and ``os`` resources by field tables defined here (OP_QUERY
+only), and the resources in :data:`LUXI_RESOURCES` (nodes, groups) by
+their own modules, the same way for LUXI ``Query``, the legacy
+``QueryNodes``/``QueryGroups`` calls and OP_QUERY (doc/design/queries.md).
 """
 
 from __future__ import annotations
 
+from typing import Any, Callable, NamedTuple
+
 from ganeti import constants, errors, query
+from ganeti.cmdlib import query_group, query_node
 from ganeti.cmdlib.base import NoHooksLU
 
-# Resources answered from the configuration without an opcode (filled by later features)
-LUXI_RESOURCES: dict[str, tuple] = {}
+
+class Resource(NamedTuple):
+    """A resource answered from the configuration (plus live data) without an opcode.
+
+    ``items(cfg, rpc, live, names)`` returns the items to filter and show:
+    it takes the configuration lock itself for its snapshot and must make
+    any node RPC (only when ``live``) after releasing it; ``names`` are
+    the names a filter of plain name equalities selects (None: any), so
+    that live data is fetched only from nodes that can be shown.
+    ``kind`` names the object in errors of the legacy Query* calls.
+    """
+
+    table: dict[str, query.Field]
+    items: Callable[[Any, Any, bool, list | None], list]
+    live_kind: Any = None
+    kind: str = "Item"
+    lookup: Callable[[Any, str], str | None] | None = None
+
+
+def _lookup_node(cfg, name: str) -> str | None:
+    found = cfg.expand_node_name(name)
+    return found[1] if found else None
+
+
+def _lookup_group(cfg, name: str) -> str | None:
+    groups = cfg.data.nodegroups
+    if name in groups:
+        return groups[name].name
+    return name if any(g.name == name for g in groups.values()) else None
+
+
+LUXI_RESOURCES: dict[str, Resource] = {
+    constants.QR_NODE: Resource(query_node.NODE_FIELDS, query_node.node_items,
+                                query_node.NQ_LIVE, "Node", _lookup_node),
+    constants.QR_GROUP: Resource(query_group.GROUP_FIELDS, query_group.group_items,
+                                 None, "Group", _lookup_group),
+}
 
 
 def _os_table() -> dict:
@@ -92,13 +132,50 @@ def query_locks(glm, fields: list, qfilter) -> dict:
             "data": q.query(None, glm.query())}
 
 
-def query_config_resource(cfg, what: str, fields: list, qfilter) -> dict:
-    table, items_fn = LUXI_RESOURCES[what]
-    q = query.Query(table, fields, qfilter, namefield="name")
-    with cfg.lock:
-        items = items_fn(cfg)
-        data = q.query(cfg, items)
-    return {"fields": [f.to_dict() for f in q.get_fields()], "data": data}
+def _wants_live(res: Resource, q: query.Query) -> bool:
+    return res.live_kind is not None and res.live_kind in q.requested_data()
+
+
+def query_config_resource(cfg, what: str, fields: list, qfilter, rpc: Any = None) -> dict:
+    """Query/OP_QUERY answer for a registered resource; rows nice-sorted by name."""
+    res = LUXI_RESOURCES[what]
+    q = query.Query(res.table, fields, qfilter, namefield="name")
+    items = res.items(cfg, rpc, _wants_live(res, q), q.requested_names())
+    return {"fields": [f.to_dict() for f in q.get_fields()], "data": q.query(None, items)}
+
+
+def query_legacy(cfg, what: str, names: list | None, fields: list, rpc: Any = None) -> list:
+    """QueryNodes/QueryGroups: plain value rows (missing values are None).
+
+    Unlike a filter, a name that matches nothing is an error here (as in
+    Ganeti: "gnt-node info nosuch" fails); rows come in the order the
+    names were given, all items in name order when none were.
+    """
+    res = LUXI_RESOURCES[what]
+    if names is not None and not isinstance(names, list):
+        raise errors.OpPrereqError("Expected a list of names, got %r" % (names,),
+                                   errors.ECODE_INVAL)
+    full: list[str] = []
+    if names:
+        with cfg.lock:
+            for name in names:
+                found = res.lookup(cfg, name) if isinstance(name, str) and res.lookup else None
+                if found is None:
+                    raise errors.OpPrereqError("%s '%s' not known" % (res.kind, name),
+                                               errors.ECODE_NOENT)
+                if found not in full:
+                    full.append(found)
+    order = {name: pos for pos, name in enumerate(full)}
+    q = query.Query(res.table, fields, None, namefield="name",
+                    sort_key=(lambda item: order[item.name]) if full else None)
+    unknown = q.unknown_fields()
+    if unknown:
+        raise errors.OpPrereqError("Unknown output fields selected: %s" % ", ".join(unknown),
+                                   errors.ECODE_INVAL)
+    items = res.items(cfg, rpc, _wants_live(res, q), full or None)
+    if full:
+        items = [item for item in items if item.name in order]
+    return q.old_style_query(None, items)
 
 
 def cluster_item(cfg) -> dict:
@@ -131,7 +208,7 @@ class LUQuery(NoHooksLU):
         if what == constants.QR_LOCK:
             return query_locks(self.glm, fields, self.op.qfilter)
         if what in LUXI_RESOURCES:
-            return query_config_resource(self.cfg, what, fields, self.op.qfilter)
+            return query_config_resource(self.cfg, what, fields, self.op.qfilter, self.rpc)
         if what == constants.QR_CLUSTER:
             items = [cluster_item(self.cfg)]
             namefield = "cluster_name"

@@ -99,6 +99,10 @@ class Master:
                 None if ids is None else [_job_id(i) for i in ids], _list(fields)),
             "Query": self._query,
             "QueryFields": self._query_fields,
+            "QueryNodes": lambda names, fields, use_locking=False: self._query_legacy(
+                constants.QR_NODE, names, fields),
+            "QueryGroups": lambda names, fields, use_locking=False: self._query_legacy(
+                constants.QR_GROUP, names, fields),
             "QueryClusterInfo": self._cluster_info,
             "QueryConfigValues": self._config_values,
             "QueryTags": self._query_tags,
@@ -119,9 +123,14 @@ class Master:
         if what == constants.QR_LOCK:
             return cq.query_locks(self.glm, fields, qfilter)
         if what in cq.LUXI_RESOURCES:
-            return cq.query_config_resource(self.cfg, what, fields, qfilter)
+            return cq.query_config_resource(self.cfg, what, fields, qfilter, rpc=self.rpc)
         raise errors.OpPrereqError("Resource type '%s' unknown or not queryable via LUXI"
                                    " (use OP_QUERY)" % what, errors.ECODE_INVAL)
+
+    def _query_legacy(self, what, names, fields):
+        """QueryNodes/QueryGroups: old-style rows; locking is never needed (snapshots)."""
+        from ganeti.cmdlib import query as cq
+        return cq.query_legacy(self.cfg, what, names, _list(fields), rpc=self.rpc)
 
     def _query_fields(self, what, fields=None):
         from ganeti.cmdlib import query as cq
