@@ -204,6 +204,8 @@ def init_cluster(cluster_name: str, params: dict, feedback: Feedback = print) ->
         path = params.get(key) or pathutils.add_root(default)
         os.makedirs(pathutils.add_root(path), mode=0o750, exist_ok=True)
     _write_crypto(feedback, chost.name)
+    from ganeti import ssh
+    ssh.ensure_cluster_key()
     data = build_config(chost.name, chost.ip, host.name, host.ip, params)
     io.write_file_atomic(pathutils.CLUSTER_CONF_FILE, serializer.dump_json(data.to_dict()),
                          mode=0o640)

@@ -663,9 +663,10 @@ def _ssconf_map(store, key: str, sep: str) -> dict[str, str]:
 
 def _ssh_base() -> list[str]:
     """Non-interactive ssh with the cluster's known_hosts, as upstream's ssh runner."""
-    from ganeti import pathutils
+    from ganeti import pathutils, ssh
     return ["-oBatchMode=yes", "-oStrictHostKeyChecking=yes",
-            "-oUserKnownHostsFile=%s" % pathutils.SSH_KNOWN_HOSTS_FILE]
+            "-oUserKnownHostsFile=%s" % pathutils.SSH_KNOWN_HOSTS_FILE,
+            "-i", ssh.CLUSTER_KEY_FILE, "-oIdentitiesOnly=yes"]
 
 
 def _is_local(name: str) -> bool:

@@ -29,7 +29,7 @@ def _node_instances(cfg, node_uuid: str) -> tuple[list[str], list[str]]:
     return primary, secondary
 
 
-def _join_payload(cfg, readd: bool) -> bytes:
+def _join_payload(cfg, readd: bool, node_name: str) -> bytes:
     """What tools/node-daemon-setup needs on the new node (stdin, JSON)."""
     with open(pathutils.NODED_CERT_FILE, encoding="ascii") as fh:
         cert = fh.read()
@@ -41,7 +41,8 @@ def _join_payload(cfg, readd: bool) -> bytes:
             with open(path, encoding="utf-8", errors="surrogateescape") as fh:
                 files[pathutils.strip_root(path)] = [os.stat(path).st_mode & 0o777, fh.read()]
     return json.dumps({"cluster_cert": cert, "ssconf": cfg.get_ssconf_values(),
-                       "files": files, "start_daemons": True, "readd": readd}).encode()
+                       "files": files, "start_daemons": True, "readd": readd,
+                       "node_name": node_name}).encode()
 
 
 class LUNodeAdd(LogicalUnit):
@@ -108,14 +109,20 @@ class LUNodeAdd(LogicalUnit):
 
     def _join(self, feedback_fn) -> None:
         from ganeti import ssh
-        runner = ssh.SshRunner()
+        cfg = self.cfg
+        group = cfg.get_nodegroup(self.group_uuid)
+        port = cfg.get_cluster_info().filled_ndparams(
+            group.ndparams if group else None, self.op.ndparams)["ssh_port"]
+        runner = ssh.SshRunner(port=int(port))
         ip = self.primary_ip
         if not self.op.ssh_key_check:
             keytype, key = runner.host_key(ip)
             runner.add_known_host("%s,%s" % (self.node_name, ip), keytype, key)
         self.log_info("Joining node %s (%s) over SSH", self.node_name, ip)
         code, out, err = runner.run(ip, [pathutils.NODE_DAEMON_SETUP],
-                                    stdin=_join_payload(self.cfg, bool(self.op.readd)))
+                                    stdin=_join_payload(cfg, bool(self.op.readd),
+                                                        self.node_name),
+                                    node_name=self.node_name)
         if code != 0:
             detail = (err or out or "").strip().splitlines()
             raise errors.OpExecError("Node setup on %s failed (exit code %s): %s" % (
@@ -217,6 +224,8 @@ class LUNodeRemove(LogicalUnit):
                 self.log_warning("Errors encountered on the remote node while leaving the"
                                  " cluster: %s", res.fail_msg)
         self.glm.remove(locking.LEVEL_NODE, [self.node_uuid])
+        from ganeti import ssh
+        ssh.remove_known_host("%s,%s" % (node.name, node.primary_ip))
         return None
 
 

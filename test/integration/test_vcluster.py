@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -88,6 +89,18 @@ def _processes_of(base: str) -> list[int]:
                 found.append(int(name))
                 break
     return found
+
+
+def _all_pids() -> list[int]:
+    return [int(n) for n in os.listdir("/proc") if n.isdigit() and int(n) != os.getpid()]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def _kill_leftovers(base: str) -> list[int]:
@@ -277,12 +290,51 @@ def test_down_leaves_foreign_directories_alone(tmp_path):
     assert (base / "node1").is_dir()
 
 
+def _node_add_available() -> bool:
+    env = dict(os.environ, PATH=os.pathsep.join([os.path.join(REPO, "scripts"),
+                                                 os.path.join(REPO, ".venv", "bin"),
+                                                 os.environ.get("PATH", "")]))
+    try:
+        return _run(["gnt-node", "add", "--help"], env=env, timeout=30).returncode == 0
+    except OSError:
+        return False
+
+
 def test_multi_node_not_available_yet(tmp_path):
+    if _node_add_available():
+        pytest.skip("gnt-node add exists: multi-node clusters are tested in"
+                    " test_vcluster_multi.py")
     base = str(tmp_path / "multi")
     res = vcluster("up", base, "--nodes", "3")
     assert res.returncode == 1
     assert "multi-node virtual clusters need gnt-node add (not available yet)" in res.stderr
     assert _processes_of(base) == []
+
+
+def test_too_long_directory_is_refused(tmp_path):
+    base = str(tmp_path / ("x" * 80))
+    res = vcluster("up", base)
+    assert res.returncode == 1
+    assert "too long a directory" in res.stderr
+    assert _processes_of(base) == []
+
+
+def test_failed_up_stops_what_it_started():
+    # pytest's tmp_path is too long for the daemons' unix sockets
+    top = tempfile.mkdtemp(prefix="vcf", dir="/tmp")
+    base = os.path.join(top, "bad")
+    try:
+        res = vcluster("up", base, "--hypervisors", "no-such-hv", "--subnet", _free_subnet())
+        assert res.returncode == 1
+        assert "Invalid hypervisor" in res.stderr
+        assert "everything started was stopped again" in res.stderr
+        assert _wait_gone(base) == []
+        assert not any(base + "/" in _cmdline(pid) for pid in _all_pids())  # no sshd left
+        assert vcluster("down", base).returncode == 0
+    finally:
+        vcluster("down", base)
+        _kill_leftovers(base)
+        shutil.rmtree(top, ignore_errors=True)
 
 
 # --- daemon-util against fake daemons -------------------------------------------------
