@@ -14,39 +14,58 @@ from ganeti import config as configmod
 
 
 class QueueReplicator:
-    """Pushes job files to the other master candidates before they count."""
+    """Pushes job files to the other master candidates before they count.
+
+    A candidate that does not answer would otherwise stall every queue
+    write for the RPC timeout; instead, calls use a short timeout and a
+    candidate that failed is skipped (and logged) for a while, then tried
+    again. Its copy of the queue may then miss files: gnt-cluster verify
+    reports that, and a promotion or readd copies the whole queue again.
+    """
+
+    TIMEOUT = 10.0
+    BACKOFF = 60.0
 
     def __init__(self, cfg, rpc):
         self._cfg = cfg
         self._rpc = rpc
+        self._failed_until: dict[str, float] = {}
 
     def _targets(self) -> list:
         cfg = self._cfg
         master = cfg.get_master_node()
-        return [cfg.node_target(u) for u, n in cfg.data.nodes.items()
-                if u != master and n.master_candidate and not n.offline]
+        now = time.time()
+        out = []
+        for u, n in cfg.data.nodes.items():
+            if u == master or not n.master_candidate or n.offline:
+                continue
+            if self._failed_until.get(n.name, 0) > now:
+                continue
+            out.append(cfg.node_target(u))
+        return out
+
+    def _call(self, procedure: str, args: list, what: str) -> None:
+        targets = self._targets()
+        if not targets:
+            return
+        results = self._rpc.call(procedure, targets, args, timeout=self.TIMEOUT)
+        for name, res in results.items():
+            if res.fail_msg:
+                logging.error("Job queue replication (%s) to %s failed: %s; skipping that"
+                              " node for %d s", what, name, res.fail_msg, self.BACKOFF)
+                self._failed_until[name] = time.time() + self.BACKOFF
+            else:
+                self._failed_until.pop(name, None)
 
     def update_file(self, path: str, data: bytes) -> None:
-        targets = self._targets()
-        if not targets:
-            return
         from ganeti.rpc import client as rpc_client
-        results = self._rpc.call("jobqueue_update", targets,
-                                 [pathutils.strip_root(path), rpc_client.encode_file(data)])
-        for name, res in results.items():
-            if res.fail_msg:
-                logging.error("Job queue replication of %s to %s failed: %s", path, name,
-                              res.fail_msg)
+        self._call("jobqueue_update", [pathutils.strip_root(path),
+                                       rpc_client.encode_file(data)], path)
 
     def rename_files(self, pairs: list) -> None:
-        targets = self._targets()
-        if not targets:
-            return
-        args = [[[pathutils.strip_root(a), pathutils.strip_root(b)] for a, b in pairs]]
-        results = self._rpc.call("jobqueue_rename", targets, args)
-        for name, res in results.items():
-            if res.fail_msg:
-                logging.error("Job queue rename on %s failed: %s", name, res.fail_msg)
+        self._call("jobqueue_rename",
+                   [[[pathutils.strip_root(a), pathutils.strip_root(b)] for a, b in pairs]],
+                   "archive")
 
 
 class RpcRunner:
@@ -59,8 +78,12 @@ class RpcRunner:
     def call(self, procedure: str, targets: list, args: list, timeout=None) -> dict:
         return self._client.call(procedure, targets, args, timeout=timeout)
 
+    # config.data and ssconf distribution: a dead candidate must fail the write
+    # within seconds, not after the 15-minute NORMAL timeout
+    CONFIG_TIMEOUT = 30.0
+
     def __call__(self, procedure: str, targets: list, args: list) -> dict:
-        return self.call(procedure, targets, args)
+        return self.call(procedure, targets, args, timeout=self.CONFIG_TIMEOUT)
 
 
 class Master:

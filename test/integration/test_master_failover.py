@@ -1,0 +1,107 @@
+"""Master killed with -9 on a 3-node cluster, failover to a candidate: no job lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+import pytest
+
+from cluster_env import cluster_env, run, virtual_cluster
+
+pytestmark = pytest.mark.slow
+
+
+def _pid(env: dict, name: str) -> int:
+    with open(os.path.join(env["GANETI_ROOTDIR"], "var", "run", "ganeti",
+                           name + ".pid")) as fh:
+        return int(fh.read().split()[0])
+
+
+def _wait_gone(pid: int, timeout: float = 10) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open("/proc/%d/stat" % pid) as fh:
+                if fh.read().split()[2] == "Z":
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.05)
+    raise AssertionError("process %d still alive" % pid)
+
+
+def test_kill9_master_and_failover(tmp_path):
+    base = tempfile.mkdtemp(prefix="mf", dir="/tmp")  # short: unix socket paths
+    try:
+        with virtual_cluster(base, nodes=3) as env1:
+            sock = os.path.join(env1["GANETI_ROOTDIR"], "var", "run", "ganeti", "socket",
+                                "ganeti-master")
+            jobs = [[{"OP_ID": "OP_TEST_DELAY", "duration": 0.05, "no_locks": False}]
+                    for _ in range(60)]
+            jobfile = tmp_path / "jobs.json"
+            jobfile.write_text(json.dumps(jobs))
+            res = run(env1, sys.executable, "-c",
+                      "import json,sys; from ganeti import luxi;"
+                      "r=luxi.Client(sys.argv[1]).submit_many_jobs(json.load(open(sys.argv[2])));"
+                      "print(json.dumps([j[1] for j in r if j[0]]))", sock, str(jobfile))
+            ids = json.loads(res.stdout)
+            assert len(ids) == 60
+            time.sleep(0.3)
+            pid = _pid(env1, "ganeti-masterd")
+            os.kill(pid, signal.SIGKILL)
+            _wait_gone(pid)
+            env2 = cluster_env(base, 2)
+            res = run(env2, "gnt-cluster", "master-failover", check=False)
+            assert res.returncode == 0, res.stdout + res.stderr
+            assert run(env2, "gnt-cluster", "getmaster").stdout.strip() == \
+                "node2.vcluster.test"
+            deadline = time.time() + 90
+            statuses: dict[str, str] = {}
+            while time.time() < deadline:
+                out = run(env2, "gnt-job", "list", "--no-headers", "-o", "id,status",
+                          "--separator=|").stdout
+                statuses = dict(line.split("|") for line in out.splitlines())
+                if all(statuses.get(str(i)) in ("success", "error", "canceled") for i in ids):
+                    break
+                time.sleep(0.3)
+            # every job accepted by the old master is on the new one, and finished
+            missing = [i for i in ids if str(i) not in statuses]
+            assert not missing, missing
+            assert all(statuses[str(i)] in ("success", "error") for i in ids), statuses
+            # the old master, when back, refuses to start its masterd
+            res = run(env1, "daemon-util", "start", "ganeti-masterd", check=False)
+            assert res.returncode == 11
+            assert "Not master" in res.stderr or "not master" in (res.stderr + res.stdout)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_stopped_noded_fails_job_naming_the_node():
+    base = tempfile.mkdtemp(prefix="st", dir="/tmp")
+    try:
+        with virtual_cluster(base, nodes=2) as env1:
+            env2 = cluster_env(base, 2)
+            pid = _pid(env2, "ganeti-noded")
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                start = time.time()
+                res = run(env1, "gnt-debug", "delay", "-n", "node2", "0.1", check=False,
+                          timeout=120)
+                elapsed = time.time() - start
+                assert res.returncode == 1
+                assert "node2.vcluster.test" in res.stderr
+                assert elapsed < 60, elapsed
+                out = run(env1, "gnt-node", "list", "--no-headers", "-o", "name,mtotal").stdout
+                rows = dict(line.split() for line in out.splitlines())
+                assert rows["node2.vcluster.test"] == "?"
+                assert rows["node1.vcluster.test"] not in ("?", "*", "-")
+            finally:
+                os.kill(pid, signal.SIGCONT)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
