@@ -40,6 +40,24 @@ _SIMPLE_KEYS = (
 )
 
 
+def master_ip_params(cfg) -> list:
+    """RPC arguments for node_(de)activate_master_ip from the configuration."""
+    cluster = cfg.get_cluster_info()
+    return [{"uuid": cluster.master_node, "ip": cluster.master_ip,
+             "netmask": cluster.master_netmask, "netdev": cluster.master_netdev,
+             "ip_family": cluster.primary_ip_family}, bool(cluster.use_external_mip_script)]
+
+
+def _master_ip(action: str, cfg, node_name: str, node_ip: str,
+               feedback: Feedback) -> None:
+    from ganeti.rpc.client import RpcClient
+    res = RpcClient().call("node_%s_master_ip" % action, [(node_name, node_ip, False)],
+                           master_ip_params(cfg))[node_name]
+    if res.fail_msg:
+        feedback("Warning: could not %s the master IP on %s: %s" % (
+            action, node_name, res.fail_msg))
+
+
 def daemon_util(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([pathutils.DAEMON_UTIL, *args], capture_output=True, text=True,
                           check=False)
@@ -213,6 +231,7 @@ def init_cluster(cluster_name: str, params: dict, feedback: Feedback = print) ->
     cfg = config.ConfigWriter()
     ssconf.write_ssconf_files(cfg.get_ssconf_values())
     _start_daemons(feedback)
+    _master_ip("activate", cfg, host.name, host.ip, feedback)
     _post_init(feedback)
 
 
@@ -257,6 +276,13 @@ def _post_init(feedback: Feedback) -> None:
 
 def finalize_cluster_destroy(feedback: Feedback = print) -> None:
     """Stop daemons and remove the cluster's files on this (master) node."""
+    from ganeti import config
+    try:
+        cfg = config.ConfigWriter()
+        me = cfg.get_master_node_info()
+        _master_ip("deactivate", cfg, me.name, me.primary_ip, feedback)
+    except errors.GenericError as err:
+        feedback("Warning: could not take down the master IP: %s" % err)
     for daemon in (constants.RAPI, constants.MASTERD):
         daemon_util("stop", daemon)
     for path in (pathutils.CLUSTER_CONF_FILE, pathutils.RAPI_CERT_FILE,
@@ -309,6 +335,7 @@ def master_failover(no_voting: bool = False, feedback: Feedback = print) -> None
                 "Only %d of %d nodes answered; refusing a master failover without a"
                 " healthy majority (use --no-voting to override)" % (alive, len(targets)),
                 errors.ECODE_STATE)
+    _master_ip("deactivate", cfg, old.name, old.primary_ip, feedback)
     feedback("Stopping the master daemons on %s" % old.name)
     res = rpc.call("node_stop_master", [(old.name, old.primary_ip, bool(old.offline))], [])
     if res[old.name].fail_msg:
@@ -321,6 +348,7 @@ def master_failover(no_voting: bool = False, feedback: Feedback = print) -> None
         objects.touch(cluster)
         cfg.write()
     ssconf.write_ssconf_files(cfg.get_ssconf_values())
+    _master_ip("activate", cfg, me, node.primary_ip, feedback)
     feedback("Starting the master daemons on %s" % me)
     args = ["start", constants.MASTERD] + (["--no-voting", "--yes-do-it"] if no_voting else [])
     res_start = daemon_util(*args)

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ganeti import constants, errors, pathutils, serializer
-from ganeti.backend import daemons, files, hooks, jobqueue, network, node, os_defs, verify
+from ganeti.backend import daemons, files, hooks, jobqueue, master_ip, network, node, os_defs, verify
 from ganeti.rpc import defs
 
 # procedure -> node-side function; rpc/defs.py has the matching table row
@@ -46,6 +46,8 @@ BACKEND: dict[str, Callable[..., Any]] = {
     "node_ensure_daemon": daemons.node_ensure_daemon,
     "node_start_master_daemons": daemons.node_start_master_daemons,
     "node_stop_master": daemons.node_stop_master,
+    "node_activate_master_ip": master_ip.node_activate_master_ip,
+    "node_deactivate_master_ip": master_ip.node_deactivate_master_ip,
     "node_leave_cluster": daemons.node_leave_cluster,
     "master_node_name": node.master_node_name,
     "etc_hosts_modify": network.etc_hosts_modify,
