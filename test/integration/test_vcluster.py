@@ -290,27 +290,6 @@ def test_down_leaves_foreign_directories_alone(tmp_path):
     assert (base / "node1").is_dir()
 
 
-def _node_add_available() -> bool:
-    env = dict(os.environ, PATH=os.pathsep.join([os.path.join(REPO, "scripts"),
-                                                 os.path.join(REPO, ".venv", "bin"),
-                                                 os.environ.get("PATH", "")]))
-    try:
-        return _run(["gnt-node", "add", "--help"], env=env, timeout=30).returncode == 0
-    except OSError:
-        return False
-
-
-def test_multi_node_not_available_yet(tmp_path):
-    if _node_add_available():
-        pytest.skip("gnt-node add exists: multi-node clusters are tested in"
-                    " test_vcluster_multi.py")
-    base = str(tmp_path / "multi")
-    res = vcluster("up", base, "--nodes", "3")
-    assert res.returncode == 1
-    assert "multi-node virtual clusters need gnt-node add (not available yet)" in res.stderr
-    assert _processes_of(base) == []
-
-
 def test_too_long_directory_is_refused(tmp_path):
     base = str(tmp_path / ("x" * 80))
     res = vcluster("up", base)
