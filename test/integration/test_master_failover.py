@@ -105,3 +105,36 @@ def test_stopped_noded_fails_job_naming_the_node():
                 os.kill(pid, signal.SIGCONT)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_cluster_wide_commands_on_two_nodes(tmp_path):
+    base = tempfile.mkdtemp(prefix="cw", dir="/tmp")
+    try:
+        with virtual_cluster(base, nodes=2) as env:
+            out = run(env, "gnt-cluster", "command", "echo", "hi").stdout
+            assert out.count("return code = 0") == 2
+            assert out.index("node2.vcluster.test") < out.index("node1.vcluster.test")  # master last
+            src = tmp_path / "payload.txt"
+            src.write_text("copied\n")
+            # copyfile writes the same absolute path on the other nodes (shared here), so
+            # copy a file inside node1's root and check node2 got it under the same path
+            target = os.path.join(base, "node1", "tmp-payload.txt")
+            with open(target, "w") as fh:
+                fh.write("copied\n")
+            run(env, "gnt-cluster", "copyfile", "-n", "node2", target)
+            run(env, "gnt-cluster", "redist-conf")
+            res = run(env, "gnt-cluster", "verify", "--error-codes", "-I", "ENODESETUP",
+                      check=False)
+            assert "ECLUSTERFILECHECK" not in res.stdout, res.stdout
+            assert res.returncode == 0, res.stdout
+            # a new cluster certificate reaches every node; no node is lost
+            run(env, "gnt-cluster", "renew-crypto", "-f", "--new-cluster-certificate")
+            rows = run(env, "gnt-node", "list", "--no-headers", "-o", "name,mtotal").stdout
+            values = dict(line.split() for line in rows.splitlines())
+            assert all(v not in ("?", "*", "-") for v in values.values()), values
+            with open(os.path.join(base, "node1", "var", "lib", "ganeti", "server.pem")) as a, \
+                    open(os.path.join(base, "node2", "var", "lib", "ganeti",
+                                      "server.pem")) as b:
+                assert a.read() == b.read()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
