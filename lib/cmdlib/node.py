@@ -29,14 +29,22 @@ def _node_instances(cfg, node_uuid: str) -> tuple[list[str], list[str]]:
     return primary, secondary
 
 
-def _join_payload(cfg, readd: bool, node_name: str) -> bytes:
-    """What tools/node-daemon-setup needs on the new node (stdin, JSON)."""
+def _join_payload(cfg, readd: bool, node_name: str, candidate: bool) -> bytes:
+    """What tools/node-daemon-setup needs on the new node (stdin, JSON).
+
+    A future master candidate also gets the cluster's SSH key pair, so that
+    after a master failover it can join further nodes itself.
+    """
+    from ganeti import ssh
     with open(pathutils.NODED_CERT_FILE, encoding="ascii") as fh:
         cert = fh.read()
     files = {}
-    for path in (pathutils.RAPI_CERT_FILE, pathutils.CONFD_HMAC_KEY,
-                 pathutils.CLUSTER_DOMAIN_SECRET_FILE, pathutils.SSH_KNOWN_HOSTS_FILE,
-                 pathutils.RAPI_USERS_FILE, pathutils.FILE_STORAGE_PATHS_FILE):
+    paths = [pathutils.RAPI_CERT_FILE, pathutils.CONFD_HMAC_KEY,
+             pathutils.CLUSTER_DOMAIN_SECRET_FILE, pathutils.SSH_KNOWN_HOSTS_FILE,
+             pathutils.RAPI_USERS_FILE, pathutils.FILE_STORAGE_PATHS_FILE]
+    if candidate:
+        paths += [ssh.CLUSTER_KEY_FILE, ssh.CLUSTER_PUB_KEY_FILE]
+    for path in paths:
         if os.path.exists(path):
             with open(path, encoding="utf-8", errors="surrogateescape") as fh:
                 files[pathutils.strip_root(path)] = [os.stat(path).st_mode & 0o777, fh.read()]
@@ -107,6 +115,14 @@ class LUNodeAdd(LogicalUnit):
                                     constants.NDC_DEFAULTS)
         self.existing = existing
 
+    def _will_be_candidate(self) -> bool:
+        if self.op.master_capable is False:
+            return False
+        cfg = self.cfg
+        others = [n for n in cfg.get_all_nodes_info().values()
+                  if n.master_candidate and (self.existing is None or n.uuid != self.existing.uuid)]
+        return len(others) < cfg.get_cluster_info().candidate_pool_size
+
     def _join(self, feedback_fn) -> None:
         from ganeti import ssh
         cfg = self.cfg
@@ -121,7 +137,8 @@ class LUNodeAdd(LogicalUnit):
         self.log_info("Joining node %s (%s) over SSH", self.node_name, ip)
         code, out, err = runner.run(ip, [pathutils.NODE_DAEMON_SETUP],
                                     stdin=_join_payload(cfg, bool(self.op.readd),
-                                                        self.node_name),
+                                                        self.node_name,
+                                                        self._will_be_candidate()),
                                     node_name=self.node_name)
         if code != 0:
             detail = (err or out or "").strip().splitlines()

@@ -74,6 +74,8 @@ def test_kill9_master_and_failover(tmp_path):
             missing = [i for i in ids if str(i) not in statuses]
             assert not missing, missing
             assert all(statuses[str(i)] in ("success", "error") for i in ids), statuses
+            # the new master has the cluster's SSH key: it can (re-)join nodes itself
+            run(env2, "gnt-node", "add", "--readd", "node3.vcluster.test")
             # the old master, when back, refuses to start its masterd
             res = run(env1, "daemon-util", "start", "ganeti-masterd", check=False)
             assert res.returncode == 11
