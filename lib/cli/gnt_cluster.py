@@ -6,6 +6,7 @@ import sys
 
 from ganeti import constants, errors
 from ganeti.cli.remote import copy_file, run_command
+from ganeti.cli import tags
 from ganeti.cli.base import Command, run
 from ganeti.cli.options import SUBMIT_OPTS
 
@@ -561,21 +562,6 @@ def master_failover(opts, args) -> int:
 
 # --- tags ------------------------------------------------------------------------------
 
-def list_tags(opts, args) -> int:
-    from ganeti.cli import tags
-    return tags.list_tags(constants.TAG_CLUSTER, None)
-
-
-def add_tags(opts, args) -> int:
-    from ganeti.cli import tags
-    return tags.change_tags("OP_TAGS_SET", constants.TAG_CLUSTER, None, opts, args)
-
-
-def remove_tags(opts, args) -> int:
-    from ganeti.cli import tags
-    return tags.change_tags("OP_TAGS_DEL", constants.TAG_CLUSTER, None, opts, args)
-
-
 def search_tags(opts, args) -> int:
     """Print "PATH TAG" for every tag matching the regex; exit 1 when none does."""
     from ganeti.cli import jobs
@@ -624,11 +610,6 @@ COMMANDS = {
                        "Runs a command on all (or only some) nodes", min_args=1),
     "info": Command(show_info, "[--roman]", ["roman"], "Show cluster configuration",
                     max_args=0),
-    "list-tags": Command(list_tags, "", [], "List the tags of the cluster", max_args=0),
-    "add-tags": Command(add_tags, "<tag>...", ["tag_from", "priority"] + SUBMIT_OPTS,
-                        "Add tags to the cluster"),
-    "remove-tags": Command(remove_tags, "<tag>...", ["tag_from", "priority"] + SUBMIT_OPTS,
-                           "Remove tags from the cluster"),
     "search-tags": Command(search_tags, "", ["priority"], "Searches the tags on all objects"
                            " on the cluster for a given pattern (regex)", min_args=1,
                            max_args=1),
@@ -639,6 +620,8 @@ COMMANDS = {
     "modify": Command(modify_cluster, "[<opts>...]", _MODIFY_OPTS,
                       "Alters the parameters of the cluster", max_args=0),
 }
+COMMANDS.update(tags.tag_commands(constants.TAG_CLUSTER, None,
+                                  ["tag_from", "priority"] + SUBMIT_OPTS))
 ALIASES = {"show": "info", "masterfailover": "master-failover"}
 
 

@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from ganeti import constants, errors
+from ganeti.cli import tags
 from ganeti.cli.base import Command, run
 from ganeti.cli.options import LIST_OPTS, SUBMIT_OPTS
 
@@ -201,21 +202,6 @@ def show_group_info(opts, args) -> int:
     return constants.EXIT_SUCCESS
 
 
-def list_tags(opts, args) -> int:
-    from ganeti.cli import tags
-    return tags.list_tags(constants.TAG_NODEGROUP, args[0])
-
-
-def add_tags(opts, args) -> int:
-    from ganeti.cli import tags
-    return tags.change_tags("OP_TAGS_SET", constants.TAG_NODEGROUP, args[0], opts, args[1:])
-
-
-def remove_tags(opts, args) -> int:
-    from ganeti.cli import tags
-    return tags.change_tags("OP_TAGS_DEL", constants.TAG_NODEGROUP, args[0], opts, args[1:])
-
-
 COMMANDS = {
     "add": Command(add_group, "<group_name>", _GROUP_OPTS, "Add a new node group to the"
                    " cluster", min_args=1, max_args=1),
@@ -238,13 +224,8 @@ COMMANDS = {
                       min_args=2, max_args=2),
     "info": Command(show_group_info, "[<group_name>...]", [],
                     "Show group information"),
-    "list-tags": Command(list_tags, "<group_name>", [], "List the tags of the given group",
-                         min_args=1, max_args=1),
-    "add-tags": Command(add_tags, "<group_name> tag...", _TAG_OPTS,
-                        "Add tags to the given group", min_args=1),
-    "remove-tags": Command(remove_tags, "<group_name> tag...", _TAG_OPTS,
-                           "Remove tags from the given group", min_args=1),
 }
+COMMANDS.update(tags.tag_commands(constants.TAG_NODEGROUP, "group", _TAG_OPTS))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 
 from ganeti import constants, errors
+from ganeti.cli import tags
 from ganeti.cli.base import Command, run
 from ganeti.cli.options import LIST_OPTS, SUBMIT_OPTS
 
@@ -251,23 +252,6 @@ def list_storage(opts, args) -> int:
     return constants.EXIT_SUCCESS
 
 
-# --- tags --------------------------------------------------------------------------------
-
-def list_tags(opts, args) -> int:
-    from ganeti.cli import tags
-    return tags.list_tags(constants.TAG_NODE, args[0])
-
-
-def add_tags(opts, args) -> int:
-    from ganeti.cli import tags
-    return tags.change_tags("OP_TAGS_SET", constants.TAG_NODE, args[0], opts, args[1:])
-
-
-def remove_tags(opts, args) -> int:
-    from ganeti.cli import tags
-    return tags.change_tags("OP_TAGS_DEL", constants.TAG_NODE, args[0], opts, args[1:])
-
-
 _ADD_OPTS = ["secondary_ip", "readd", "no_ssh_key_check", "force_join", "no_node_setup",
              "verbose", "nodegroup", "master_capable", "vm_capable", "ndparams", "hv_state",
              "disk_state", "priority"]
@@ -301,13 +285,8 @@ COMMANDS = {
                             ["no_headers", "separator", "output", "units", "storage_type",
                              "priority"],
                             "Lists the storage units present on the node(s)"),
-    "list-tags": Command(list_tags, "<node_name>", [], "List the tags of the given node",
-                         min_args=1, max_args=1),
-    "add-tags": Command(add_tags, "<node_name> tag...", _TAG_OPTS,
-                        "Add tags to the given node", min_args=1),
-    "remove-tags": Command(remove_tags, "<node_name> tag...", _TAG_OPTS,
-                           "Remove tags from the given node", min_args=1),
 }
+COMMANDS.update(tags.tag_commands(constants.TAG_NODE, "node", _TAG_OPTS))
 ALIASES = {"show": "info"}
 
 

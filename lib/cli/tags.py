@@ -40,3 +40,38 @@ def change_tags(op_id: str, kind: str, name: str | None, opts, args: list[str]) 
         op["name"] = name
     jobs.submit_or_send(op, opts)
     return 0
+
+
+def tag_commands(kind: str, noun: str | None, tag_opts: list) -> dict:
+    """list-tags/add-tags/remove-tags entries of a program's command table.
+
+    ``noun`` names the object argument ("node", "group"); None means the
+    cluster, which takes no object name.
+    """
+    from ganeti.cli.base import Command
+
+    def split(args: list[str]) -> tuple[str | None, list[str]]:
+        return (None, args) if noun is None else (args[0], args[1:])
+
+    def list_(opts, args) -> int:
+        return list_tags(kind, split(args)[0])
+
+    def add(opts, args) -> int:
+        name, tags = split(args)
+        return change_tags("OP_TAGS_SET", kind, name, opts, tags)
+
+    def remove(opts, args) -> int:
+        name, tags = split(args)
+        return change_tags("OP_TAGS_DEL", kind, name, opts, tags)
+
+    if noun is None:
+        what, arg, nargs = "the cluster", "", {"min_args": 0}
+    else:
+        what, arg, nargs = "the given %s" % noun, "<%s_name> " % noun, {"min_args": 1}
+    return {
+        "list-tags": Command(list_, arg.strip(), [], "List the tags of %s" % what,
+                             max_args=nargs["min_args"], **nargs),
+        "add-tags": Command(add, arg + "tag...", tag_opts, "Add tags to %s" % what, **nargs),
+        "remove-tags": Command(remove, arg + "tag...", tag_opts, "Remove tags from %s" % what,
+                               **nargs),
+    }

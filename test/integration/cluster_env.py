@@ -47,3 +47,43 @@ def virtual_cluster(base: str, nodes: int = 1):
     finally:
         subprocess.run([VCLUSTER, "down", base], env=env, capture_output=True, timeout=120,
                        check=False)
+
+
+def read_pid(env: dict, name: str) -> int:
+    """Pid of a daemon of the node ``env`` points at."""
+    with open(os.path.join(env["GANETI_ROOTDIR"], "var", "run", "ganeti",
+                           name + ".pid")) as fh:
+        return int(fh.read().split()[0])
+
+
+def wait_exited(pid: int, timeout: float = 10) -> None:
+    """Wait until ``pid`` is gone or a zombie (init reaps daemons late)."""
+    import time
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open("/proc/%d/stat" % pid) as fh:
+                if fh.read().split()[2] == "Z":
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.05)
+    raise AssertionError("process %d did not exit" % pid)
+
+
+def master_socket(env: dict) -> str:
+    return os.path.join(env["GANETI_ROOTDIR"], "var", "run", "ganeti", "socket",
+                        "ganeti-master")
+
+
+def submit_many(env: dict, jobs: list, scratch: str) -> list[int]:
+    """Submit jobs at once (SubmitManyJobs) from a separate process; their ids."""
+    import json
+    path = os.path.join(scratch, "jobs.json")
+    with open(path, "w") as fh:
+        json.dump(jobs, fh)
+    res = run(env, sys.executable, "-c",
+              "import json,sys; from ganeti import luxi;"
+              "r=luxi.Client(sys.argv[1]).submit_many_jobs(json.load(open(sys.argv[2])));"
+              "print(json.dumps([j[1] for j in r if j[0]]))", master_socket(env), path)
+    return json.loads(res.stdout)

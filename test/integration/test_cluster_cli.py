@@ -8,16 +8,8 @@ import re
 import socket
 import time
 
-import pytest
 
-from cluster_env import run, virtual_cluster
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    base = str(tmp_path_factory.mktemp("vc"))
-    with virtual_cluster(base) as e:
-        yield e
+from cluster_env import master_socket, read_pid, run
 
 
 def gnt(env, *args, check=False):
@@ -175,8 +167,7 @@ def test_locks_listing(env):
 
 
 def test_malformed_luxi_requests_get_errors(env):
-    sock = os.path.join(env["GANETI_ROOTDIR"], "var", "run", "ganeti", "socket",
-                        "ganeti-master")
+    sock = master_socket(env)
     for payload in (b"garbage\x03", b'{"method": "SubmitJob", "args": [[{"OP_ID": 1}]]}\x03',
                     b'{"method": "Nope", "args": []}\x03'):
         s = socket.socket(socket.AF_UNIX)
@@ -196,8 +187,7 @@ def test_malformed_luxi_requests_get_errors(env):
 
 def test_oversized_luxi_message(env):
     from ganeti import constants
-    sock = os.path.join(env["GANETI_ROOTDIR"], "var", "run", "ganeti", "socket",
-                        "ganeti-master")
+    sock = master_socket(env)
     s = socket.socket(socket.AF_UNIX)
     s.connect(sock)
     chunk = b"x" * (1 << 20)
@@ -263,11 +253,6 @@ def test_command_runs_on_the_node(env):
     assert res.returncode == 1 and "return code = 1" in res.stdout
 
 
-def _pid(env, name):
-    path = os.path.join(env["GANETI_ROOTDIR"], "var", "run", "ganeti", name + ".pid")
-    with open(path) as fh:
-        return int(fh.read().split()[0])
-
 
 def test_second_daemon_instance_refused(env):
     res = gnt(env, os.path.join(os.path.dirname(__file__), "..", "..", "scripts",
@@ -285,7 +270,7 @@ def test_sighup_reopens_log_and_sigterm_is_clean(env):
     gnt(env, "gnt-debug", "delay", "0.001", check=True)
     with open(log) as fh:
         assert "finished" in fh.read().lower()
-    pid = _pid(env, "ganeti-masterd")
+    pid = read_pid(env, "ganeti-masterd")
     gnt(env, "daemon-util", "stop", "ganeti-masterd", check=True)
     deadline = time.time() + 10
     while time.time() < deadline:  # the pid file goes first, the process just after
@@ -341,8 +326,7 @@ def test_rename_cluster(env):
 
 
 def test_group_lifecycle_through_opcodes(env):
-    sock = os.path.join(env["GANETI_ROOTDIR"], "var", "run", "ganeti", "socket",
-                        "ganeti-master")
+    sock = master_socket(env)
     code = ("import json,sys,time; from ganeti import luxi; c=luxi.Client(sys.argv[1]);"
             "ops=json.loads(sys.argv[2]); out=[]\n"
             "for op in ops:\n"

@@ -2,60 +2,34 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
-import sys
 import tempfile
 import time
 
 import pytest
 
-from cluster_env import cluster_env, run, virtual_cluster
+from cluster_env import (cluster_env, read_pid, run, submit_many, virtual_cluster,
+                         wait_exited)
 
 pytestmark = pytest.mark.slow
 
 
-def _pid(env: dict, name: str) -> int:
-    with open(os.path.join(env["GANETI_ROOTDIR"], "var", "run", "ganeti",
-                           name + ".pid")) as fh:
-        return int(fh.read().split()[0])
-
-
-def _wait_gone(pid: int, timeout: float = 10) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with open("/proc/%d/stat" % pid) as fh:
-                if fh.read().split()[2] == "Z":
-                    return
-        except FileNotFoundError:
-            return
-        time.sleep(0.05)
-    raise AssertionError("process %d still alive" % pid)
 
 
 def test_kill9_master_and_failover(tmp_path):
     base = tempfile.mkdtemp(prefix="mf", dir="/tmp")  # short: unix socket paths
     try:
         with virtual_cluster(base, nodes=3) as env1:
-            sock = os.path.join(env1["GANETI_ROOTDIR"], "var", "run", "ganeti", "socket",
-                                "ganeti-master")
             jobs = [[{"OP_ID": "OP_TEST_DELAY", "duration": 0.05, "no_locks": False}]
                     for _ in range(60)]
-            jobfile = tmp_path / "jobs.json"
-            jobfile.write_text(json.dumps(jobs))
-            res = run(env1, sys.executable, "-c",
-                      "import json,sys; from ganeti import luxi;"
-                      "r=luxi.Client(sys.argv[1]).submit_many_jobs(json.load(open(sys.argv[2])));"
-                      "print(json.dumps([j[1] for j in r if j[0]]))", sock, str(jobfile))
-            ids = json.loads(res.stdout)
+            ids = submit_many(env1, jobs, str(tmp_path))
             assert len(ids) == 60
             time.sleep(0.3)
-            pid = _pid(env1, "ganeti-masterd")
+            pid = read_pid(env1, "ganeti-masterd")
             os.kill(pid, signal.SIGKILL)
-            _wait_gone(pid)
+            wait_exited(pid)
             env2 = cluster_env(base, 2)
             res = run(env2, "gnt-cluster", "master-failover", check=False)
             assert res.returncode == 0, res.stdout + res.stderr
@@ -89,7 +63,7 @@ def test_stopped_noded_fails_job_naming_the_node():
     try:
         with virtual_cluster(base, nodes=2) as env1:
             env2 = cluster_env(base, 2)
-            pid = _pid(env2, "ganeti-noded")
+            pid = read_pid(env2, "ganeti-noded")
             os.kill(pid, signal.SIGSTOP)
             try:
                 start = time.time()

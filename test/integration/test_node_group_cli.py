@@ -31,13 +31,6 @@ def needs_lus(*op_ids: str):
                               % ", ".join(missing))
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory):
-    base = str(tmp_path_factory.mktemp("vc"))
-    with virtual_cluster(base) as e:
-        yield e
-
-
 def gnt(env, *args, check=False):
     return run(env, *args, check=check)
 
