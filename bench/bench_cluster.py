@@ -22,6 +22,8 @@ REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 sys.path.insert(0, os.path.join(REPO, "test", "integration"))
 
 from cluster_env import run, virtual_cluster  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import fsync_bound  # noqa: E402
 
 
 def median_wall(cmd: list[str], env: dict, n: int = 15) -> float:
@@ -34,15 +36,6 @@ def median_wall(cmd: list[str], env: dict, n: int = 15) -> float:
     return statistics.median(times)
 
 
-def fsync_bound(directory: str, n: int = 200) -> float:
-    from ganeti.utils import io
-    payload = b"x" * 900
-    times = []
-    for i in range(n):
-        start = time.perf_counter()
-        io.write_file_atomic(os.path.join(directory, "bench-%d" % (i % 10)), payload)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def submit_and_wait(sock: str, count: int) -> float:
@@ -78,7 +71,7 @@ def main() -> int:
                             "ganeti-master")
         queue = os.path.join(env["GANETI_ROOTDIR"], "var", "lib", "ganeti", "queue")
         os.environ.update({k: env[k] for k in ("GANETI_ROOTDIR", "GANETI_HOSTNAME")})
-        bound = fsync_bound(tempfile.mkdtemp(dir=os.path.dirname(queue)))
+        bound = fsync_bound(tempfile.mkdtemp(dir=os.path.dirname(queue)), size=900)
         elapsed = submit_and_wait(sock, 1000)
         rate = 1000 / elapsed
         print("1000 no-op jobs: %.2f s, %.0f jobs/s (target >= 300)" % (elapsed, rate))

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
 
 
 from ganeti import jqueue
-from ganeti.utils import io
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import fsync_bound  # noqa: E402
 
 
 class NoopProcessor:
@@ -30,14 +30,6 @@ class NoopProcessor:
         return None
 
 
-def fsync_bound(directory: str, n: int = 200) -> float:
-    payload = b"x" * 1200
-    times = []
-    for i in range(n):
-        start = time.perf_counter()
-        io.write_file_atomic(os.path.join(directory, "f%d" % (i % 10)), payload)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def wait_all(queue: jqueue.JobQueue, ids: list[int]) -> None:
@@ -95,7 +87,7 @@ def list_10k(base: str) -> tuple[float, float, int]:
 def main() -> int:
     base = tempfile.mkdtemp(prefix="bench-jqueue-", dir=os.environ.get("TMPDIR", "/tmp"))
     try:
-        bound = fsync_bound(base)
+        bound = fsync_bound(base, size=1200)
         print("fsync bound: one write_file_atomic = %.3f ms (median of 200)"
               " -> %.0f durable writes/s if serial" % (bound * 1000, 1 / bound))
         for workers in (20, 4):
