@@ -193,6 +193,18 @@ class ConfigWriter:
     def get_instance_list(self) -> list[str]:
         return list(self._data.instances)
 
+    def get_instance_disks(self, inst_uuid: str) -> list[objects.Disk]:
+        """The instance's disks in index order (config 3.0 keeps them top-level)."""
+        inst = self._data.instances[inst_uuid]
+        return [self._data.disks[d] for d in inst.disks if d in self._data.disks]
+
+    def get_disk_info(self, uuid: str) -> objects.Disk | None:
+        return self._data.disks.get(uuid)
+
+    def get_instance_by_name(self, name: str) -> objects.Instance | None:
+        uuid = self._inst_by_name.get(name)
+        return self._data.instances.get(uuid) if uuid else None
+
     def expand_node_name(self, short: str) -> tuple[str, str] | None:
         """(uuid, full name) for a node named exactly or by a unique prefix."""
         return self._expand(short, self._node_by_name, self._data.nodes)

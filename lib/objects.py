@@ -266,6 +266,17 @@ class Cluster(TaggableObject):
             out.update(overrides)
         return out
 
+    def filled_osparams(self, os_name: str, overrides: dict | None = None) -> dict:
+        """Cluster OS parameters of ``os`` then ``os+variant``, then the instance's."""
+        out: dict = {}
+        base = os_name.split("+", 1)[0]
+        out.update(self.osparams.get(base, {}))
+        if base != os_name:
+            out.update(self.osparams.get(os_name, {}))
+        if overrides:
+            out.update(overrides)
+        return out
+
     def filled_ndparams(self, *layers: dict | None) -> dict:
         out = dict(constants.NDC_DEFAULTS)
         out.update(self.ndparams)
