@@ -33,7 +33,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ganeti import constants, errors, pathutils, serializer
-from ganeti.backend import daemons, files, hooks, jobqueue, master_ip, network, node, os_defs, verify
+from ganeti.backend import (daemons, files, hooks, instance, jobqueue, master_ip, network, node,
+                            os_defs, verify)
 from ganeti.rpc import defs
 
 # procedure -> node-side function; rpc/defs.py has the matching table row
@@ -65,6 +66,30 @@ BACKEND: dict[str, Callable[..., Any]] = {
     "jobqueue_set_drain_flag": jobqueue.jobqueue_set_drain_flag,
     "os_diagnose": os_defs.os_diagnose,
     "hooks_runner": hooks.hooks_runner,
+    "instance_start": instance.instance_start,
+    "instance_shutdown": instance.instance_shutdown,
+    "instance_reboot": instance.instance_reboot,
+    "instance_info": instance.instance_info,
+    "all_instances_info": instance.all_instances_info,
+    "instance_list": instance.instance_list,
+    "instance_os_add": instance.instance_os_add,
+    "instance_run_rename": instance.instance_run_rename,
+    "hypervisor_validate_params": instance.hypervisor_validate_params,
+    "instance_cleanup": instance.instance_cleanup,
+    "blockdev_create": instance.blockdev_create,
+    "blockdev_remove": instance.blockdev_remove,
+    "blockdev_assemble": instance.blockdev_assemble,
+    "blockdev_shutdown": instance.blockdev_shutdown,
+    "blockdev_find": instance.blockdev_find,
+    "blockdev_getmirrorstatus": instance.blockdev_getmirrorstatus,
+    "blockdev_getdimensions": instance.blockdev_getdimensions,
+    "blockdev_grow": instance.blockdev_grow,
+    "blockdev_wipe": instance.blockdev_wipe,
+    "blockdev_setinfo": instance.blockdev_setinfo,
+    "file_storage_dir_create": instance.file_storage_dir_create,
+    "file_storage_dir_remove": instance.file_storage_dir_remove,
+    "file_storage_dir_rename": instance.file_storage_dir_rename,
+    "os_validate": instance.os_validate,
 }
 
 HANDSHAKE_TIMEOUT = 10.0
