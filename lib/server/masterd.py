@@ -78,6 +78,10 @@ class RpcRunner:
     def call(self, procedure: str, targets: list, args: list, timeout=None) -> dict:
         return self._client.call(procedure, targets, args, timeout=timeout)
 
+    def call_one(self, procedure: str, target, args: list, timeout=None):
+        """One node's RpcResult (LUs talking to an instance's primary)."""
+        return self._client.call_one(procedure, target, args, timeout=timeout)
+
     # config.data and ssconf distribution: a dead candidate must fail the write
     # within seconds, not after the 15-minute NORMAL timeout
     CONFIG_TIMEOUT = 30.0
