@@ -210,27 +210,17 @@ class LUInstanceCreate(InstanceLU):
             if unknown:
                 raise errors.OpPrereqError("Unknown NIC parameter(s) for NIC %d: %s" %
                                            (idx, ", ".join(unknown)), errors.ECODE_INVAL)
-            nic = dict(nic)
-            if nic.get("network"):
+            if nic.get("network") not in (None, "", "none"):
                 raise errors.OpPrereqError("Networks are not supported yet (NIC %d)" % idx,
                                            errors.ECODE_INVAL)
-            if nic.get("ip") in ("auto",):
-                if not op.name_check:
-                    raise errors.OpPrereqError("IP address set to auto but name checks have"
-                                               " been skipped", errors.ECODE_INVAL)
-                nic["ip"] = self.check_ip
-            elif str(nic.get("ip", "")).lower() == "none":
-                nic["ip"] = None
-            instance_utils.check_nic_params(cluster, nic)
-            mac = nic.get("mac") or C.VALUE_AUTO
-            if mac not in (C.VALUE_AUTO, C.VALUE_GENERATE):
-                nic["mac"] = instance_utils.check_mac(mac)
-                if any(n.mac == nic["mac"] for i in cfg.data.instances.values()
-                       for n in i.nics):
-                    raise errors.OpPrereqError("MAC address %s already in use in cluster" %
-                                               nic["mac"], errors.ECODE_NOTUNIQUE)
-            else:
+            nic = instance_utils.check_nic_params(cluster, nic, name_check=op.name_check,
+                                                  default_ip=self.check_ip)
+            if nic["mac"] in (C.VALUE_AUTO, C.VALUE_GENERATE):
                 nic["mac"] = None
+            elif any(n.mac == nic["mac"] for i in cfg.data.instances.values()
+                     for n in i.nics):
+                raise errors.OpPrereqError("MAC address %s already in use in cluster" %
+                                           nic["mac"], errors.ECODE_NOTUNIQUE)
             self.nic_specs.append(nic)
         self.check_bridges(cluster)
         # OS and policy
@@ -271,8 +261,7 @@ class LUInstanceCreate(InstanceLU):
     def check_bridges(self, cluster) -> None:
         bridges = set()
         for nic in self.nic_specs:
-            filled = cluster.filled_nicparams({k: nic[k] for k in ("mode", "link")
-                                               if nic.get(k)})
+            filled = cluster.filled_nicparams(nic["nicparams"])
             if filled["mode"] == C.NIC_MODE_BRIDGED:
                 bridges.add(filled["link"])
         if not bridges:
@@ -297,22 +286,13 @@ class LUInstanceCreate(InstanceLU):
                                      (op.pnode, res.fail_msg))
 
     def check_policy(self, cluster, pnode) -> None:
-        if self.op.ignore_ipolicy:
-            return
         from ganeti.cmdlib import instance_utils
-        group = self.cfg.get_nodegroup(pnode.group)
-        ipolicy = cluster.filled_ipolicy(group.ipolicy if group else None)
         bep = cluster.filled_beparams(self.beparams)
-        spec = {"memory-size": bep["maxmem"], "cpu-count": bep["vcpus"],
-                "disk-count": len(self.disk_specs),
-                "disk-sizes": [d["size"] or 0 for d in self.disk_specs],
-                "nic-count": len(self.nic_specs), "spindle-use": bep["spindle_use"]}
-        bad = instance_utils.compute_ipolicy_instance_spec_violation(ipolicy, spec,
-                                                                     self.template)
-        if bad:
-            raise errors.OpPrereqError("Instance allocation to group %s (%s) violates policy:"
-                                       " %s" % (pnode.group, group.name if group else "?",
-                                                "; ".join(bad)), errors.ECODE_INVAL)
+        spec = instance_utils.instance_spec(bep, [d["size"] or 0 for d in self.disk_specs],
+                                            len(self.nic_specs))
+        instance_utils.check_ipolicy(self.cfg, pnode.group, spec, self.template,
+                                     ignore_ipolicy=self.op.ignore_ipolicy,
+                                     log_warning=self.log_warning)
 
     def check_node_side(self, filled_hvp: dict) -> None:
         res = self.rpc.call_one("hypervisor_validate_params",
@@ -335,9 +315,8 @@ class LUInstanceCreate(InstanceLU):
             "disk_template": self.template, "hypervisor_name": self.hv,
             "bep": cluster.filled_beparams(self.beparams),
             "hvp": cluster.filled_hvparams(self.hv, self.op.os_type, self.hvparams),
-            "nics": [dict(n, nicparams=cluster.filled_nicparams(
-                {k: n[k] for k in ("mode", "link", "vlan") if n.get(k)}))
-                for n in self.nic_specs],
+            "nics": [dict(n, **cluster.filled_nicparams(n["nicparams"]))
+                     for n in self.nic_specs],
             "disks": [{"size": d["size"], "mode": d["mode"], "name": d["name"],
                        "dev_type": self.template} for d in self.disk_specs],
             "tags": list(self.op.tags or []),
@@ -402,11 +381,8 @@ class LUInstanceCreate(InstanceLU):
         cluster = self.cfg.get_cluster_info()
         nics = []
         for spec in self.nic_specs:
-            nicparams = {k: spec[k] for k in ("mode", "link", "vlan") if spec.get(k)}
-            if spec.get("bridge") and "link" not in nicparams:
-                nicparams["link"] = spec["bridge"]
-            nic = objects.NIC(mac=spec["mac"], ip=spec.get("ip"), network=None,
-                              nicparams=nicparams, name=spec.get("name"))
+            nic = objects.NIC(mac=spec["mac"], ip=spec["ip"], network=None,
+                              nicparams=dict(spec["nicparams"]), name=spec["name"])
             nic.uuid = objects.new_uuid()
             nics.append(nic)
         inst = objects.Instance(
