@@ -38,7 +38,7 @@ pkglibdir = $(prefix)/lib/ganeti
 DEB_PACKAGES := \
 	python3 python3-venv ca-certificates openssl \
 	openssh-client openssh-server iproute2 socat procps util-linux \
-	qemu-system-x86 qemu-utils busybox-static e2fsprogs fdisk lxc debootstrap \
+	qemu-system-x86 qemu-utils busybox-static e2fsprogs fdisk lxc debootstrap ganeti-os-noop \
 	man-db groff-base
 
 VENV := .venv
@@ -99,7 +99,13 @@ demo: venv
 	show gnt-debug delay --submit 0.1; \
 	show gnt-job list; \
 	show gnt-cluster verify; \
-	show "gnt-cluster info | head -n 8"
+	show "gnt-cluster info | head -n 8"; \
+	show gnt-instance add -o busybox -t file --disk 0:size=64M --no-name-check --no-ip-check demo1; \
+	show gnt-instance add -t diskless -H fake -o noop --no-name-check --no-ip-check demo2; \
+	show gnt-instance list; \
+	show gnt-instance info demo1; \
+	show gnt-instance console --show-cmd demo1; \
+	show "tools/guest-console $(DEMO_DIR)/node1 demo1 'uname -a'"
 	@echo
 	@echo "The demo cluster is running. Try it:"
 	@echo "  . $(DEMO_DIR)/env                      # act as the master node of the demo cluster"
@@ -107,6 +113,8 @@ demo: venv
 	@echo "  gnt-debug delay --submit 30; gnt-job list; gnt-job watch <id>; gnt-job cancel <id>"
 	@echo "  gnt-job info 1; gnt-debug locks; gnt-os list"
 	@echo "  gnt-cluster queue drain; gnt-cluster queue info; gnt-cluster queue undrain"
+	@echo "  gnt-instance console demo1       # the guest's serial console (Ctrl-] leaves)"
+	@echo "  gnt-instance shutdown demo1; gnt-instance startup demo1; gnt-instance list"
 	@echo "  man -l man/gnt-cluster.8"
 	@echo "Stop it with:  make demo-down   (or tools/vcluster down $(DEMO_DIR))"
 
