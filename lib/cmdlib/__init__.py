@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ganeti.cmdlib import cluster, cluster_verify, crypto, group, node, os as os_lu, query, tags, test
+from ganeti.cmdlib import (cluster, cluster_verify, crypto, group, instance_create, instance_disks,
+                          instance_modify, instance_ops, instance_query, node, os as os_lu, query,
+                          tags, test)
 
 LU_CLASSES = {
     "OP_CLUSTER_POST_INIT": cluster.LUClusterPostInit,
@@ -29,6 +31,20 @@ LU_CLASSES = {
     "OP_GROUP_REMOVE": group.LUGroupRemove,
     "OP_GROUP_RENAME": group.LUGroupRename,
     "OP_GROUP_ASSIGN_NODES": group.LUGroupAssignNodes,
+    "OP_INSTANCE_QUERY_DATA": instance_query.LUInstanceQueryData,
+    "OP_INSTANCE_CREATE": instance_create.LUInstanceCreate,
+    "OP_INSTANCE_REMOVE": instance_ops.LUInstanceRemove,
+    "OP_INSTANCE_STARTUP": instance_ops.LUInstanceStartup,
+    "OP_INSTANCE_SHUTDOWN": instance_ops.LUInstanceShutdown,
+    "OP_INSTANCE_REBOOT": instance_ops.LUInstanceReboot,
+    "OP_INSTANCE_REINSTALL": instance_ops.LUInstanceReinstall,
+    "OP_INSTANCE_RENAME": instance_ops.LUInstanceRename,
+    "OP_INSTANCE_CONSOLE": instance_ops.LUInstanceConsole,
+    "OP_INSTANCE_ACTIVATE_DISKS": instance_disks.LUInstanceActivateDisks,
+    "OP_INSTANCE_DEACTIVATE_DISKS": instance_disks.LUInstanceDeactivateDisks,
+    "OP_INSTANCE_GROW_DISK": instance_disks.LUInstanceGrowDisk,
+    "OP_INSTANCE_RECREATE_DISKS": instance_disks.LUInstanceRecreateDisks,
+    "OP_INSTANCE_SET_PARAMS": instance_modify.LUInstanceSetParams,
     "OP_QUERY": query.LUQuery,
     "OP_QUERY_FIELDS": query.LUQueryFields,
     "OP_TAGS_GET": tags.LUTagsGet,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, Callable, NamedTuple
 
 from ganeti import constants, errors, query
-from ganeti.cmdlib import query_group, query_node
+from ganeti.cmdlib import query_group, query_instance, query_node
 from ganeti.cmdlib.base import NoHooksLU
 
 
@@ -39,6 +39,11 @@ def _lookup_node(cfg, name: str) -> str | None:
     return found[1] if found else None
 
 
+def _lookup_instance(cfg, name: str) -> str | None:
+    found = cfg.expand_instance_name(name)
+    return found[1] if found else None
+
+
 def _lookup_group(cfg, name: str) -> str | None:
     groups = cfg.data.nodegroups
     if name in groups:
@@ -51,6 +56,9 @@ LUXI_RESOURCES: dict[str, Resource] = {
                                 query_node.NQ_LIVE, "Node", _lookup_node),
     constants.QR_GROUP: Resource(query_group.GROUP_FIELDS, query_group.group_items,
                                  None, "Group", _lookup_group),
+    constants.QR_INSTANCE: Resource(query_instance.INSTANCE_FIELDS,
+                                    query_instance.instance_items, query_instance.IQ_LIVE,
+                                    "Instance", _lookup_instance),
 }
 
 

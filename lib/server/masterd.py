@@ -130,6 +130,8 @@ class Master:
                 constants.QR_NODE, names, fields),
             "QueryGroups": lambda names, fields, use_locking=False: self._query_legacy(
                 constants.QR_GROUP, names, fields),
+            "QueryInstances": lambda names, fields, use_locking=False: self._query_legacy(
+                constants.QR_INSTANCE, names, fields),
             "QueryClusterInfo": self._cluster_info,
             "QueryConfigValues": self._config_values,
             "QueryTags": self._query_tags,
@@ -155,7 +157,7 @@ class Master:
                                    " (use OP_QUERY)" % what, errors.ECODE_INVAL)
 
     def _query_legacy(self, what, names, fields):
-        """QueryNodes/QueryGroups: old-style rows; locking is never needed (snapshots)."""
+        """QueryNodes/QueryGroups/QueryInstances: old-style rows; locking is never needed (snapshots)."""
         from ganeti.cmdlib import query as cq
         return cq.query_legacy(self.cfg, what, names, _list(fields), rpc=self.rpc)
 
