@@ -100,7 +100,9 @@ ES_SEARCH_PATH = [_r("/srv/ganeti/extstorage"),
                   "/usr/share/ganeti/extstorage"]
 IALLOCATOR_SEARCH_PATH = ["/usr/local/lib/ganeti/iallocators",
                           "/usr/lib/ganeti/iallocators",
-                          "/usr/share/ganeti/iallocators"]
+                          "/usr/share/ganeti/iallocators",
+                          # where Debian's ganeti-htools-3.0 puts hail
+                          "/usr/lib/ganeti/3.0/usr/lib/ganeti/iallocators"]
 
 
 def daemon_pidfile(name: str) -> str:

@@ -23,6 +23,8 @@ GUEST_DIR = "/var/cache/ganeti/guest"
 GUEST_KERNEL_TOOL = os.path.join(REPO, "tools", "guest-kernel")
 BUSYBOX_OS = os.path.join(REPO, "os", "busybox")
 DISK_TEMPLATES = "file,sharedfile,diskless,blockdev,ext"
+HAIL_PATHS = ("/usr/local/lib/ganeti/iallocators/hail", "/usr/lib/ganeti/iallocators/hail",
+              "/usr/lib/ganeti/3.0/usr/lib/ganeti/iallocators/hail")
 QEMU = shutil.which("qemu-system-x86_64") or "/usr/bin/qemu-system-x86_64"
 
 
@@ -81,8 +83,10 @@ def node_files(root: str, shared_dir: str) -> None:
 
 
 def init_args(hypervisors: str, bridge: str | None, shared_dir: str) -> list[str]:
+    # small guests: disks from 4 MiB (the default policy starts at 1 GiB)
     args = ["--enabled-disk-templates=%s" % DISK_TEMPLATES,
-            "--shared-file-storage-dir=%s" % shared_dir]
+            "--shared-file-storage-dir=%s" % shared_dir,
+            "--specs-disk-size=min=4,std=1024,max=1048576"]
     if "kvm" in hypervisors.split(","):
         args.append("-H" "kvm:kvm_path=%s,kvm_flag=disabled,kernel_path=%s,initrd_path=%s,"
                     "root_path=/dev/vda,kernel_args=ro panic=-1,vhost_net=false,"
@@ -90,4 +94,8 @@ def init_args(hypervisors: str, bridge: str | None, shared_dir: str) -> list[str
                                              os.path.join(GUEST_DIR, "initrd.img")))
     if bridge:
         args.append("-Nlink=%s,mode=bridged" % bridge)
+    if any(os.access(p, os.X_OK) for p in HAIL_PATHS):
+        # so that 'gnt-instance add' needs no -n; a small virtual cluster cannot be
+        # N+1 redundant, so hail's capacity checks would refuse every instance
+        args += ["--default-iallocator=hail", "--default-iallocator-params=no-capacity-checks"]
     return args

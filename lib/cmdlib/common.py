@@ -34,6 +34,10 @@ def disk_templates_in_use(cfg) -> set[str]:
     return used
 
 
+#: longest string value any parameter may have (a kernel command line is 2 KiB)
+MAX_PARAM_LENGTH = 4096
+
+
 def check_param_keys(what: str, params: dict, defaults: dict) -> None:
     """Reject parameter names that the set does not have."""
     unknown = sorted(k for k in params if k not in defaults)
@@ -44,6 +48,10 @@ def check_param_keys(what: str, params: dict, defaults: dict) -> None:
         default = defaults[key]
         if value is None or value == constants.VALUE_DEFAULT:
             continue
+        if isinstance(value, str) and len(value) > MAX_PARAM_LENGTH:
+            raise errors.OpPrereqError("Value of parameter '%s' of %s is too long (%d characters,"
+                                       " at most %d)" % (key, what, len(value),
+                                                         MAX_PARAM_LENGTH), errors.ECODE_INVAL)
         if isinstance(default, bool):
             if not isinstance(value, bool):
                 raise errors.OpPrereqError("Parameter '%s' of %s must be a boolean, got %r" %

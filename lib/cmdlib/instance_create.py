@@ -110,13 +110,6 @@ class LUInstanceCreate(InstanceLU):
         if op.iallocator and op.pnode:
             raise errors.OpPrereqError("Give either the iallocator or the primary node, not"
                                        " both", errors.ECODE_INVAL)
-        if not op.iallocator and not op.pnode:
-            raise errors.OpPrereqError("No primary node given and no iallocator",
-                                       errors.ECODE_INVAL)
-        if op.iallocator:
-            raise errors.OpPrereqError("Instance allocation with an iallocator is not"
-                                       " supported yet; give the node with -n",
-                                       errors.ECODE_INVAL)
         self.beparams = common.upgrade_beparams(dict(op.beparams or {}))
         common.check_param_keys("backend parameters", self.beparams, C.BEC_DEFAULTS)
         for key in ("minmem", "maxmem", "vcpus", "spindle_use"):
@@ -137,12 +130,21 @@ class LUInstanceCreate(InstanceLU):
         op = self.op
         self.inst_uuid = None
         self.inst_name = op.instance_name
-        self.pnode_uuid, op.pnode = self.expand_node(op.pnode)
-        nodes = [self.pnode_uuid]
-        if op.snode:
-            raise errors.OpPrereqError("Secondary nodes are only used by the drbd disk"
-                                       " template, which this cluster does not support",
-                                       errors.ECODE_INVAL)
+        self.iallocator = None
+        if op.pnode:
+            self.pnode_uuid, op.pnode = self.expand_node(op.pnode)
+            nodes = [self.pnode_uuid]
+        else:
+            default = self.cfg.get_cluster_info().default_iallocator
+            self.iallocator = default if op.iallocator in (None, ".") else op.iallocator
+            if not self.iallocator:
+                raise errors.OpPrereqError("No iallocator or primary node given and no"
+                                           " cluster-wide default iallocator found; please"
+                                           " specify either an iallocator or a node, or set a"
+                                           " cluster-wide default iallocator",
+                                           errors.ECODE_INVAL)
+            self.pnode_uuid = None
+            nodes = locking.ALL_SET
         self.needed_locks = {locking.LEVEL_NODE: nodes, locking.LEVEL_NODE_RES: nodes}
         # diskless/shared storage creations on one node do not compete for the node
         shared = op.disk_template in (None, C.DT_DISKLESS, C.DT_SHARED_FILE, C.DT_EXT)
@@ -159,6 +161,8 @@ class LUInstanceCreate(InstanceLU):
             raise errors.OpPrereqError("Instance '%s' is already in the cluster" %
                                        op.instance_name, errors.ECODE_EXISTS)
         self.check_name_and_ip()
+        if self.iallocator:
+            self.run_iallocator(cluster)
         pnode = cfg.get_node_info(self.pnode_uuid)
         if pnode.offline:
             raise errors.OpPrereqError("Cannot use offline primary node '%s'" % pnode.name,
@@ -231,6 +235,36 @@ class LUInstanceCreate(InstanceLU):
             probe = objects.Instance(name=op.instance_name, hypervisor=self.hv, os=op.os_type,
                                      hvparams=self.hvparams, beparams=self.beparams)
             self.check_free_memory(probe, self.pnode_uuid, self.beparams)
+
+    def run_iallocator(self, cluster) -> None:
+        from ganeti.cmdlib import iallocator
+        op = self.op
+        hv = op.hypervisor or cluster.enabled_hypervisors[0]
+        template = op.disk_template or (C.DT_DISKLESS if not op.disks
+                                        else cluster.enabled_disk_templates[0])
+        specs = parse_disks(template, op.disks)
+        bep = cluster.filled_beparams(common.upgrade_beparams(dict(op.beparams or {})))
+        request = {
+            "type": "allocate", "name": op.instance_name, "disk_template": template,
+            "group_name": op.group_name, "tags": list(op.tags or []), "os": op.os_type,
+            "vcpus": bep["vcpus"], "memory": bep["maxmem"], "spindle_use": bep["spindle_use"],
+            "disks": [{"size": d["size"] or 0, "mode": d["mode"], "spindles": None}
+                      for d in specs],
+            "disk_space_total": sum(d["size"] or 0 for d in specs)
+            if template != C.DT_DISKLESS else 0,
+            "nics": [{"mac": n.get("mac", C.VALUE_AUTO), "ip": n.get("ip"),
+                      "mode": n.get("mode"), "link": n.get("link")}
+                     for n in op.nics if isinstance(n, dict)],
+            "required_nodes": 1, "hypervisor": hv,
+        }
+        chosen = iallocator.run_allocate(self, self.iallocator, request, hv, template)
+        found = self.cfg.expand_node_name(chosen[0])
+        if found is None:
+            raise errors.OpPrereqError("iallocator '%s' chose unknown node '%s'" %
+                                       (self.iallocator, chosen[0]), errors.ECODE_FAULT)
+        self.pnode_uuid, op.pnode = found
+        self.info("Selected nodes for instance %s via iallocator %s: %s", op.instance_name,
+                  self.iallocator, ", ".join(chosen))
 
     def check_hv_syntax(self, filled_hvp: dict) -> None:
         try:

@@ -127,6 +127,8 @@ PROCEDURES: dict[str, Procedure] = {
     # OS definitions and hooks
     "os_diagnose": P(FAST, (), "List the OS definitions found on the node"),
     "hooks_runner": P(NORMAL, ("hpath", "phase", "env"), "Run the hook scripts of a phase"),
+    "iallocator_runner": P(NORMAL, ("name", "idata", "default_iallocator_params"),
+                           "Run an instance allocator plugin (on the master)"),
 }
 del P
 

@@ -33,8 +33,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ganeti import constants, errors, pathutils, serializer
-from ganeti.backend import (daemons, files, hooks, instance, jobqueue, master_ip, network, node,
-                            os_defs, verify)
+from ganeti.backend import (daemons, files, hooks, iallocator, instance, jobqueue, master_ip,
+                            network, node, os_defs, verify)
 from ganeti.rpc import defs
 
 # procedure -> node-side function; rpc/defs.py has the matching table row
@@ -66,6 +66,7 @@ BACKEND: dict[str, Callable[..., Any]] = {
     "jobqueue_set_drain_flag": jobqueue.jobqueue_set_drain_flag,
     "os_diagnose": os_defs.os_diagnose,
     "hooks_runner": hooks.hooks_runner,
+    "iallocator_runner": iallocator.iallocator_runner,
     "instance_start": instance.instance_start,
     "instance_shutdown": instance.instance_shutdown,
     "instance_reboot": instance.instance_reboot,
