@@ -55,6 +55,8 @@ def parse_disks(template: str, disks: list[dict], default_mode: str = C.DISK_RDW
                                        errors.ECODE_INVAL)
         adopt = spec.get("adopt")
         size = spec.get("size")
+        if adopt and size in (0, "0"):
+            size = None          # adopted devices have the size they have
         if size is None and not adopt:
             raise errors.OpPrereqError("Missing disk size", errors.ECODE_INVAL)
         if size is not None:
@@ -203,6 +205,8 @@ class LUInstanceCreate(InstanceLU):
                                        errors.ECODE_INVAL)
         self.template = template
         self.disk_specs = parse_disks(template, op.disks)
+        if template == C.DT_BLOCK:
+            self._adopted_sizes()
         # NICs
         from ganeti.cmdlib import instance_utils
         self.nic_specs = []
@@ -400,16 +404,17 @@ class LUInstanceCreate(InstanceLU):
             disks.append(disk)
         return disks
 
-    def _adopted_sizes(self, disks: list[objects.Disk]) -> None:
+    def _adopted_sizes(self) -> None:
+        probes = [{"dev_type": C.DT_BLOCK, "logical_id": ["manual", d["adopt"]], "size": 0,
+                   "params": {}} for d in self.disk_specs]
         res = self.rpc.call_one("blockdev_getdimensions", self.cfg.node_target(self.pnode_uuid),
-                                [[d.to_dict() for d in disks]])
+                                [probes])
         res.raise_for_error("Cannot get size of adopted devices", prereq=True)
-        for disk, dims in zip(disks, res.payload or [], strict=False):
+        for spec, dims in zip(self.disk_specs, res.payload or [], strict=False):
             if not dims:
                 raise errors.OpPrereqError("Missing block device '%s' on node %s" %
-                                           (disk.logical_id[1], self.op.pnode),
-                                           errors.ECODE_NOENT)
-            disk.size = int(dims[0]) // (1024 * 1024)
+                                           (spec["adopt"], self.op.pnode), errors.ECODE_NOENT)
+            spec["size"] = int(dims[0]) // (1024 * 1024)
 
     def _new_instance(self, disks: list[objects.Disk]) -> objects.Instance:
         cluster = self.cfg.get_cluster_info()
@@ -470,8 +475,6 @@ class LUInstanceCreate(InstanceLU):
         op = self.op
         probe_uuid = objects.new_uuid()
         disks = self._make_disks(probe_uuid)
-        if self.template == C.DT_BLOCK:
-            self._adopted_sizes(disks)
         for idx, disk in enumerate(disks):
             self.log_info("* disk %d, size %s" % (idx, format_size(disk.size)))
         inst = self._new_instance(disks)
