@@ -30,11 +30,14 @@ def run(env: dict, *args: str, check: bool = True, timeout: float = 120) -> subp
 
 
 @contextlib.contextmanager
-def virtual_cluster(base: str, nodes: int = 1):
+def virtual_cluster(base: str, nodes: int = 1, hypervisors: str | None = None,
+                    extra_env: dict | None = None):
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
+    env.update(extra_env or {})
+    args = ["--hypervisors", hypervisors] if hypervisors else []
     try:
-        res = subprocess.run([VCLUSTER, "up", base, "--nodes", str(nodes)], env=env,
+        res = subprocess.run([VCLUSTER, "up", base, "--nodes", str(nodes), *args], env=env,
                              capture_output=True, text=True, timeout=300, check=False)
         if res.returncode != 0:
             log = ""
