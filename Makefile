@@ -165,6 +165,10 @@ install:
 	chmod 0755 $(DESTDIR)$(pkglibdir)/daemon-util
 	sed $(SED_PATHS) daemons/ganeti-cleaner > $(DESTDIR)$(sbindir)/ganeti-cleaner
 	chmod 0755 $(DESTDIR)$(sbindir)/ganeti-cleaner
+	install -d $(DESTDIR)$(pkglibdir)/tools $(DESTDIR)$(pkglibdir)/os/busybox
+	install -m 0755 tools/node-daemon-setup tools/kvm-console-wrapper tools/guest-kernel \
+	  $(DESTDIR)$(pkglibdir)/tools/
+	cp -p os/busybox/* $(DESTDIR)$(pkglibdir)/os/busybox/
 	install -m 0644 man/*.8 $(DESTDIR)$(mandir)/man8/
 	install -m 0644 README doc/*.md $(DESTDIR)$(docdir)/
 	rm -rf $(STAGE)

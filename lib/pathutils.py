@@ -151,3 +151,4 @@ def _find_tool(name: str) -> str:
 
 
 NODE_DAEMON_SETUP = _find_tool("node-daemon-setup")
+KVM_CONSOLE_WRAPPER = _find_tool("kvm-console-wrapper")

@@ -99,3 +99,24 @@ def init_args(hypervisors: str, bridge: str | None, shared_dir: str) -> list[str
         # N+1 redundant, so hail's capacity checks would refuse every instance
         args += ["--default-iallocator=hail", "--default-iallocator-params=no-capacity-checks"]
     return args
+
+
+def release_mounts_and_loops(base: str, log) -> None:
+    """Unmount what guests left mounted under DIR and free loop devices of its files."""
+    prefix = os.path.abspath(base) + "/"
+    try:
+        with open("/proc/mounts") as fh:
+            points = [line.split()[1].replace("\\040", " ") for line in fh]
+    except OSError:
+        points = []
+    for point in sorted((p for p in points if p.startswith(prefix)), reverse=True):
+        res = subprocess.run(["umount", "-l", point], capture_output=True, text=True,
+                             check=False)
+        log("umount %s: rc=%d %s" % (point, res.returncode, res.stderr.strip()))
+    res = subprocess.run(["losetup", "-a", "-O", "NAME,BACK-FILE", "-n"], capture_output=True,
+                         text=True, check=False)
+    for line in res.stdout.splitlines():
+        parts = line.split(None, 1)
+        if len(parts) == 2 and parts[1].strip().startswith(prefix):
+            subprocess.run(["losetup", "-d", parts[0]], check=False)
+            log("losetup -d %s (%s)" % (parts[0], parts[1].strip()))

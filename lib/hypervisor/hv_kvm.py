@@ -20,21 +20,14 @@ from ganeti.hypervisor.base import to_bool
 from ganeti.hypervisor.hv_kvm_qmp import QmpConnection, qmp_command, qmp_try
 from ganeti.utils import io
 
-#: where the console wrapper is installed; a source checkout's tools/ dir
-#: is used when the installed one is missing (development, tests)
-CONSOLE_WRAPPER_INSTALLED = "/usr/lib/ganeti/tools/kvm-console-wrapper"
-CONSOLE_WRAPPER_SOURCE = os.path.normpath(
-    os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "tools",
-                 "kvm-console-wrapper"))
 SOCAT_CONSOLE_OPTS = "STDIO,raw,echo=0,escape=0x1d"
 #: sun_path holds 108 bytes including the terminating NUL
 MAX_UNIX_PATH = 107
 
 
 def console_wrapper_path() -> str:
-    if os.path.exists(CONSOLE_WRAPPER_INSTALLED):
-        return CONSOLE_WRAPPER_INSTALLED
-    return CONSOLE_WRAPPER_SOURCE
+    """The source checkout's tools/ copy, else the installed one (pkglibdir/tools)."""
+    return pathutils.KVM_CONSOLE_WRAPPER
 
 
 def ctrl_paths(run_dir: str, name: str) -> kcmd.KvmPaths:
