@@ -43,6 +43,19 @@ def ssh_command(host: str, user: str, command: str, port: Any = None,
             "-oCheckHostIp=no", "-oStrictHostKeyChecking=yes", "-oBatchMode=yes"]
     if port is not None:
         argv += ["-p", str(port)]
+    if pathutils.VIRT_CLUSTER:
+        # a virtual node's name resolves only through its own etc/hosts, and the
+        # cluster key (not root's) opens its sshd; the host key is still checked
+        from ganeti import netutils, ssh
+        try:
+            address = netutils.resolve_hostname(host).ip
+        except errors.ResolverError:
+            address = host
+        if address != host:
+            argv += ["-oHostKeyAlias=%s" % host]
+            host = address
+        if os.path.exists(ssh.CLUSTER_KEY_FILE):
+            argv += ["-i", ssh.CLUSTER_KEY_FILE]
     argv += ["-t", "-t", "%s@%s" % (user or "root", host), command]
     return argv
 

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import stat
+import subprocess
 import time
 
 import pytest
@@ -152,6 +153,26 @@ def _serial_until(path: str, marker: bytes, timeout: float = 60) -> bytes:
     raise AssertionError("no %r on the serial console; got %r" % (marker, buf[-2000:]))
 
 
+def _console_session(env: dict, name: str, command: str) -> str:
+    """Type a command into ``gnt-instance console`` (real ssh + socat), then Ctrl-]."""
+    proc = subprocess.Popen(["script", "-q", "-c", "gnt-instance console %s" % name,
+                             "/dev/null"], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(3)
+        proc.stdin.write(("%s\n" % command).encode())
+        proc.stdin.flush()
+        time.sleep(2)
+        proc.stdin.write(b"\x1d")
+        proc.stdin.close()
+        proc.wait(timeout=30)
+        out = proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return out.decode(errors="replace")
+
+
 def _qemu_pid(env: dict, name: str) -> int:
     with open(_root(env, "/var/run/ganeti/kvm-hypervisor/pid/" + name)) as fh:
         return int(fh.read().split()[0])
@@ -170,6 +191,7 @@ def test_kvm_busybox_guest(env):
     assert b"ganeti-busybox" in out
     show = run(env, "gnt-instance", "console", "--show-cmd", name).stdout
     assert "ssh" in show and "socat" in show and name in show
+    assert "echo-from-console 42" in _console_session(env, name, "echo echo-from-console $((6*7))")
     # node daemon restart: the guest keeps running and stays controllable
     pid = _qemu_pid(env, name)
     noded = read_pid(env, "ganeti-noded")
