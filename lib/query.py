@@ -205,19 +205,21 @@ class Query:
         """Rows of ``[status, value]`` for the items matching the filter."""
         getters = [self._table[n].getter if n in self._table else None
                    for n in self._fields]
+        unknown = [RS_UNKNOWN, None]
+        getters = [getter or (lambda _ctx, _item: unknown) for getter in getters]
         rows = []
+        append = rows.append
         for item in self._selected(ctx, items):
             row = []
             for getter in getters:
-                if getter is None:
-                    row.append([RS_UNKNOWN, None])
-                    continue
                 value = getter(ctx, item)
-                if isinstance(value, Special):
+                if value is unknown:
+                    row.append([RS_UNKNOWN, None])
+                elif value.__class__ is Special:
                     row.append([value.status, None])
                 else:
                     row.append([RS_NORMAL, value])
-            rows.append(row)
+            append(row)
         return rows
 
     def result(self, ctx: Any, items: Iterable[Any]) -> dict:

@@ -149,7 +149,9 @@ def query_config_resource(cfg, what: str, fields: list, qfilter, rpc: Any = None
     res = LUXI_RESOURCES[what]
     q = query.Query(res.table, fields, qfilter, namefield="name")
     items = res.items(cfg, rpc, _wants_live(res, q), q.requested_names())
-    return {"fields": [f.to_dict() for f in q.get_fields()], "data": q.query(None, items)}
+    with cfg.lock:       # items may read the configuration lazily
+        data = q.query(None, items)
+    return {"fields": [f.to_dict() for f in q.get_fields()], "data": data}
 
 
 def query_legacy(cfg, what: str, names: list | None, fields: list, rpc: Any = None) -> list:
@@ -183,7 +185,8 @@ def query_legacy(cfg, what: str, names: list | None, fields: list, rpc: Any = No
     items = res.items(cfg, rpc, _wants_live(res, q), full or None)
     if full:
         items = [item for item in items if item.name in order]
-    return q.old_style_query(None, items)
+    with cfg.lock:       # items may read the configuration lazily
+        return q.old_style_query(None, items)
 
 
 def cluster_item(cfg) -> dict:

@@ -111,6 +111,15 @@ def disk_usage(disks: list) -> int:
     return total
 
 
+_ITEM_KEYS = frozenset(("name", "uuid", "os", "hypervisor", "pnode", "pnode_uuid", "pnode_offline",
+                      "pnode_group", "pnode_group_uuid", "snodes", "snodes_group",
+                      "snodes_group_uuid", "admin_state", "admin_state_source", "disks_active",
+                      "disks", "nics", "hvparams", "custom_hvparams", "beparams",
+                      "custom_beparams", "osparams", "custom_osparams", "network_port",
+                      "forthcoming", "user_shutdown", "ctime", "mtime", "serial_no", "tags",
+                      "live", "elsewhere", "console"))
+
+
 class InstanceItem:
     """What an instance row needs, copied out of the configuration.
 
@@ -121,17 +130,38 @@ class InstanceItem:
     another node reported it running.
     """
 
-    __slots__ = ("name", "uuid", "os", "hypervisor", "pnode", "pnode_uuid", "pnode_offline",
-                 "pnode_group", "pnode_group_uuid", "snodes", "snodes_group",
-                 "snodes_group_uuid", "admin_state", "admin_state_source", "disks_active",
-                 "disks", "nics", "hvparams", "custom_hvparams", "beparams",
-                 "custom_beparams", "osparams", "custom_osparams", "network_port",
-                 "forthcoming", "user_shutdown", "ctime", "mtime", "serial_no", "tags",
-                 "live", "elsewhere", "console")
-
     def __init__(self, **values: Any):
-        for key in self.__slots__:
-            setattr(self, key, values.get(key))
+        self.__dict__.update(values)
+
+    def __getattr__(self, key: str) -> Any:
+        if key not in _ITEM_KEYS:
+            raise AttributeError(key)
+        source = self.__dict__.pop("_source", None)
+        if source is not None:
+            # a lazy item: the rest of its snapshot is taken on first need
+            self.__dict__.update(vars(snapshot_instance(*source)))
+            if key in self.__dict__:
+                return self.__dict__[key]
+        return None               # not set by the snapshot: no value
+
+
+def lazy_item(data, inst, cache: dict, nodes: dict) -> InstanceItem:
+    """An item with only what listings mostly need; the rest comes on first access.
+
+    Only for callers that read the item's attributes under the configuration
+    lock (query_config_resource evaluates queries under it).
+    """
+    pnode = nodes.get(inst.primary_node)
+    item = InstanceItem(name=inst.name, uuid=inst.uuid, os=inst.os, hypervisor=inst.hypervisor,
+                        pnode=pnode[0] if pnode else inst.primary_node,
+                        pnode_uuid=inst.primary_node,
+                        pnode_offline=pnode[2] if pnode else False,
+                        admin_state=inst.admin_state,
+                        admin_state_source=inst.admin_state_source)
+    if not data.cluster.enabled_user_shutdown:
+        item.user_shutdown = False
+    item._source = (data, inst, cache)
+    return item
 
 
 # --- live state ----------------------------------------------------------------
@@ -411,9 +441,10 @@ DEFAULT_FIELDS = ["name", "hypervisor", "os", "pnode", "status", "oper_ram"]
 
 # --- items -------------------------------------------------------------------------
 
-def _nic_row(cluster, networks: dict, nic) -> dict:
+def _nic_row(cluster, networks: dict, nic, cache: dict | None = None) -> dict:
     """A NIC with its filled parameters and network name, as the fields read it."""
-    params = cluster.filled_nicparams(nic.nicparams)
+    params = _cached(cache, ("nic", _cache_key(nic.nicparams)),
+                     lambda: cluster.filled_nicparams(nic.nicparams))
     net = networks.get(nic.network) if nic.network else None
     return {"mac": nic.mac, "ip": nic.ip, "name": nic.name, "uuid": nic.uuid,
             "mode": params.get("mode"), "link": params.get("link"),
@@ -435,8 +466,32 @@ def user_shutdown_allowed(cluster, inst, hvparams: dict) -> bool:
     return inst.hypervisor != C.HT_KVM or bool(hvparams.get("user_shutdown"))
 
 
-def snapshot_instance(data, inst) -> InstanceItem:
-    """One instance's item (caller holds the configuration lock)."""
+def _cache_key(params: dict | None) -> Any:
+    try:
+        return tuple(sorted((params or {}).items()))
+    except TypeError:            # unorderable/unhashable values: no caching
+        return None
+
+
+def _cached(cache: dict | None, key: Any, compute: Callable[[], Any]) -> Any:
+    """Filled parameter dicts are shared between items with equal inputs (read only)."""
+    if cache is None or key[-1] is None:
+        return compute()
+    try:
+        return cache[key]
+    except KeyError:
+        value = cache[key] = compute()
+        return value
+    except TypeError:
+        return compute()
+
+
+def snapshot_instance(data, inst, cache: dict | None = None) -> InstanceItem:
+    """One instance's item (caller holds the configuration lock).
+
+    ``cache`` (one per query) shares the filled parameter dicts of instances
+    whose own parameters are equal, which is most of them.
+    """
     cluster = data.cluster
     pnode = data.nodes.get(inst.primary_node)
     pgroup = data.nodegroups.get(pnode.group) if pnode is not None else None
@@ -448,8 +503,12 @@ def snapshot_instance(data, inst) -> InstanceItem:
                 snodes.append(node_uuid)
     snode_objs = [data.nodes.get(u) for u in snodes]
     sgroups = [data.nodegroups.get(n.group) if n is not None else None for n in snode_objs]
-    hvparams = filled_hvparams(cluster, inst)
-    osparams = cluster.filled_osparams(inst.os or "", inst.osparams)
+    hvparams = _cached(cache, ("hv", inst.hypervisor, inst.os, _cache_key(inst.hvparams)),
+                       lambda: filled_hvparams(cluster, inst))
+    osparams = _cached(cache, ("os", inst.os, _cache_key(inst.osparams)),
+                       lambda: cluster.filled_osparams(inst.os or "", inst.osparams))
+    beparams = _cached(cache, ("be", _cache_key(inst.beparams)),
+                       lambda: ordered_beparams(cluster.filled_beparams(inst.beparams)))
     return InstanceItem(
         name=inst.name, uuid=inst.uuid, os=inst.os, hypervisor=inst.hypervisor,
         pnode=pnode.name if pnode is not None else inst.primary_node,
@@ -463,13 +522,14 @@ def snapshot_instance(data, inst) -> InstanceItem:
         snodes_group_uuid=[n.group if n is not None else None for n in snode_objs],
         admin_state=inst.admin_state, admin_state_source=inst.admin_state_source,
         disks_active=inst.disks_active, disks=disks,
-        nics=[_nic_row(cluster, data.networks or {}, nic) for nic in inst.nics or []],
+        nics=[_nic_row(cluster, data.networks or {}, nic, cache) for nic in inst.nics or []],
         hvparams=hvparams, custom_hvparams=dict(inst.hvparams or {}),
-        beparams=ordered_beparams(cluster.filled_beparams(inst.beparams)),
+        beparams=beparams,
         custom_beparams=dict(inst.beparams or {}),
         osparams=osparams, custom_osparams=dict(inst.osparams or {}),
         network_port=inst.network_port, forthcoming=inst.forthcoming,
-        user_shutdown=user_shutdown_allowed(cluster, inst, hvparams),
+        user_shutdown=user_shutdown_allowed(cluster, inst, hvparams)
+        if cluster.enabled_user_shutdown else False,
         ctime=inst.ctime, mtime=inst.mtime, serial_no=inst.serial_no,
         tags=list(inst.tags or []))
 
@@ -481,7 +541,11 @@ def _matches(name: str, wanted: list) -> bool:
 
 def instance_items(cfg, rpc: Any, live: bool, names: list | None = None
                    ) -> list[InstanceItem]:
-    """Snapshot every instance, then (``live``) ask the primaries what runs.
+    """Items of every instance, then (``live``) ask the primaries what runs.
+
+    Items are lazy (see :func:`lazy_item`): the caller evaluates its query
+    holding the configuration lock, so a listing of names and states does
+    not pay for building every instance's parameters.
 
     ``names`` (from a filter made of name equalities) limits the RPC to the
     nodes of the instances it can select; the filter is applied by the caller.
@@ -489,11 +553,12 @@ def instance_items(cfg, rpc: Any, live: bool, names: list | None = None
     with cfg.lock:
         data = cfg.data
         cluster = data.cluster
-        items = [snapshot_instance(data, inst) for inst in data.instances.values()]
-        hvs = sorted({it.hypervisor for it in items if it.hypervisor})
-        hv_params = {hv: cluster.filled_hvparams(hv) for hv in hvs}
+        cache: dict = {}
         nodes = {uuid: (node.name, node.primary_ip, bool(node.offline))
                  for uuid, node in data.nodes.items()}
+        items = [lazy_item(data, inst, cache, nodes) for inst in data.instances.values()]
+        hvs = sorted({it.hypervisor for it in items if it.hypervisor})
+        hv_params = {hv: cluster.filled_hvparams(hv) for hv in hvs}
     if live:
         wanted = [it for it in items if names is None or _matches(it.name, names)]
         fetch_live(wanted, rpc, nodes, hvs, hv_params)
