@@ -145,12 +145,22 @@ def query_fields(fieldtable: dict[str, Field], names: list[str] | None) -> dict:
     return {"fields": [d.to_dict() for d in defs]}
 
 
+_NAME_KEYS: dict[str, tuple] = {}
+_NAME_KEYS_MAX = 200000
+
+
 def _natural_key(value: Any) -> tuple:
     """Sort numbers numerically, strings naturally, anything else last."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return (0, value, [])
     if isinstance(value, str):
-        return (1, 0, nice_sort_key(value))
+        # names repeat from one listing to the next: keep their keys
+        key = _NAME_KEYS.get(value)
+        if key is None:
+            if len(_NAME_KEYS) > _NAME_KEYS_MAX:
+                _NAME_KEYS.clear()
+            key = _NAME_KEYS[value] = (1, 0, nice_sort_key(value))
+        return key
     return (2, 0, nice_sort_key(str(value)))
 
 

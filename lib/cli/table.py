@@ -120,12 +120,10 @@ def format_table(rows: list[list[str]], titles: list[str] | None, align_right: l
             widths[idx] = max(widths[idx], len(line[idx]))
     if ncols and not align_right[-1]:
         widths[-1] = 0  # no padding after the last column
-    out = []
-    for line in lines:
-        out.append(" ".join(cell.rjust(width) if right else cell.ljust(width)
-                            for cell, width, right in zip(line, widths, align_right,
-                                                               strict=True)))
-    return out
+    # one format string for all lines: ten thousand rows stay cheap
+    pattern = " ".join(("{:%s%d}" % (">" if right else "<", width)) if width else "{}"
+                       for width, right in zip(widths, align_right, strict=True))
+    return [pattern.format(*line) for line in lines]
 
 
 def render(headers: list[str] | None, rows: list[list[str]], numeric: list[bool],

@@ -152,15 +152,14 @@ def lazy_item(data, inst, cache: dict, nodes: dict) -> InstanceItem:
     lock (query_config_resource evaluates queries under it).
     """
     pnode = nodes.get(inst.primary_node)
-    item = InstanceItem(name=inst.name, uuid=inst.uuid, os=inst.os, hypervisor=inst.hypervisor,
-                        pnode=pnode[0] if pnode else inst.primary_node,
-                        pnode_uuid=inst.primary_node,
-                        pnode_offline=pnode[2] if pnode else False,
-                        admin_state=inst.admin_state,
-                        admin_state_source=inst.admin_state_source)
+    item = InstanceItem.__new__(InstanceItem)
+    item.__dict__ = {
+        "name": inst.name, "uuid": inst.uuid, "os": inst.os, "hypervisor": inst.hypervisor,
+        "pnode": pnode[0] if pnode else inst.primary_node, "pnode_uuid": inst.primary_node,
+        "pnode_offline": pnode[2] if pnode else False, "admin_state": inst.admin_state,
+        "admin_state_source": inst.admin_state_source, "_source": (data, inst, cache)}
     if not data.cluster.enabled_user_shutdown:
         item.user_shutdown = False
-    item._source = (data, inst, cache)
     return item
 
 
