@@ -147,6 +147,17 @@ def _oslist(_arg: Any) -> list:
     return os_defs.os_diagnose()
 
 
+def _instancelist(arg: Any) -> list[str] | str:
+    """Names of the instances running here under the given hypervisors."""
+    if not isinstance(arg, list) or not all(isinstance(h, str) for h in arg):
+        return "Invalid instancelist argument"
+    from ganeti.backend import instance
+    try:
+        return instance.instance_list(arg, None)
+    except errors.GenericError as err:
+        return "Error while listing instances: %s" % err
+
+
 CHECKS = {
     "version": lambda _arg: [constants.PROTOCOL_VERSION, constants.RELEASE_VERSION],
     "time": _time_check,
@@ -158,8 +169,7 @@ CHECKS = {
     "oslist": _oslist,
     "client-cert": check_client_cert,
     "bridges": _bridges,
-    # instances live in the hypervisor layer; none run without one
-    "instancelist": lambda _arg: [],
+    "instancelist": _instancelist,
 }
 
 

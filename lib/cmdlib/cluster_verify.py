@@ -244,6 +244,7 @@ class LUClusterVerifyGroup(_VerifyMixin, LogicalUnit):
         if self.op.debug_simulate_errors:
             self._error("ENODESETUP", all_nodes[master].name, "simulated error")
         self.log_step("Verifying instance status")
+        self._verify_instances(nodes, all_nodes, results)
         self.log_step("Verifying orphan volumes")
         if "nplusone_mem" not in (self.op.skip_checks or []):
             self.log_step("Verifying N+1 Memory redundancy")
@@ -252,6 +253,44 @@ class LUClusterVerifyGroup(_VerifyMixin, LogicalUnit):
         if offline:
             self._notice("%d offline node(s) found." % len(offline))
         return not self.bad
+
+    def _verify_instances(self, nodes: list[str], all_nodes: dict, results: dict) -> None:
+        """Each instance runs where and only where its admin state says."""
+        running: dict[str, list[str]] = {}      # instance name -> nodes running it
+        answered = set()
+        for uuid in nodes:
+            node = all_nodes[uuid]
+            res = results.get(node.name)
+            if node.offline or res is None or res.fail_msg:
+                continue
+            listed = (res.payload or {}).get("instancelist")
+            if isinstance(listed, str):
+                self._error("ENODEHV", node.name, "hypervisor error: %s" % listed)
+                continue
+            if isinstance(listed, list):
+                answered.add(uuid)
+                for name in listed:
+                    running.setdefault(name, []).append(uuid)
+        known = set()
+        for inst in sorted(self.cfg.get_all_instances_info().values(), key=lambda i: i.name):
+            known.add(inst.name)
+            if inst.primary_node not in nodes:
+                continue
+            where = running.get(inst.name, [])
+            pnode = all_nodes.get(inst.primary_node)
+            if inst.admin_state == constants.ADMINST_UP and inst.primary_node in answered \
+                    and inst.primary_node not in where:
+                self._error("EINSTANCEDOWN", inst.name, "instance not running on its primary"
+                            " node %s" % pnode.name)
+            for uuid in where:
+                if uuid != inst.primary_node:
+                    self._error("EINSTANCEWRONGNODE", inst.name, "instance should not run on"
+                                " node %s" % all_nodes[uuid].name)
+        for name, where in sorted(running.items()):
+            if name not in known:
+                for uuid in where:
+                    self._error("ENODEORPHANINSTANCE", all_nodes[uuid].name,
+                                "node is running unknown instance %s" % name)
 
     def hooks_callback(self, post_results: dict, result):
         self.log_step("Hooks Results")

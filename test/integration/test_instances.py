@@ -200,12 +200,16 @@ def test_kvm_busybox_guest(env):
     run(env, "daemon-util", "start", "ganeti-noded")
     assert _qemu_pid(env, name) == pid
     _wait_status(env, name, "running")
-    # qemu killed behind Ganeti's back: ERROR_down
+    # qemu killed behind Ganeti's back: ERROR_down, and the watcher restarts it
     os.kill(pid, signal.SIGKILL)
     wait_exited(pid)
     _wait_status(env, name, "ERROR_down")
-    run(env, "gnt-instance", "startup", name)
+    verify = run(env, "gnt-cluster", "verify", "--error-codes", check=False).stdout
+    assert "ERROR:EINSTANCEDOWN:instance:%s:instance not running on its primary node" % name \
+        in verify
+    run(env, "ganeti-watcher", timeout=300)
     assert _status(env, name) == "running"
+    assert _qemu_pid(env, name) != pid
     run(env, "gnt-instance", "shutdown", "--timeout", "30", name)
     assert _status(env, name) == "ADMIN_down"
     run(env, "gnt-instance", "remove", "-f", name)
