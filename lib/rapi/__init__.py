@@ -1,0 +1,1 @@
+"""The remote API (RAPI): HTTPS daemon, resource table, client."""
