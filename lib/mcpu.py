@@ -75,7 +75,11 @@ class Processor:
             return {}
         env = self._hooks_env(lu, phase, pre_env)
         cfg = self.context.cfg
-        targets = [cfg.node_target(u) for u in nodes if cfg.get_node_info(u)]
+        # offline nodes run no hooks (upstream skips them too)
+        targets = [cfg.node_target(u) for u in nodes
+                   if cfg.get_node_info(u) and not cfg.get_node_info(u).offline]
+        if not targets:
+            return {}
         results = self.context.rpc.call("hooks_runner", targets, [lu.HPATH, phase, env])
         failures = []
         for node_name, res in results.items():
