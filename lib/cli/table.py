@@ -133,6 +133,12 @@ def render(headers: list[str] | None, rows: list[list[str]], numeric: list[bool]
 
 
 def _kind_formatter(kind: str, units: str) -> Callable[[Any], str]:
+    if kind == constants.QFT_TEXT:
+        def fmt_text(value: Any) -> str:
+            # the common case first: long listings are mostly names
+            return value if value.__class__ is str else format_value(kind, value, units)
+        return fmt_text
+
     def fmt(value: Any) -> str:
         return format_value(kind, value, units)
     return fmt
