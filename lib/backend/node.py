@@ -17,7 +17,6 @@ from ganeti import constants, errors, pathutils
 
 _MIB = 1024 * 1024
 _BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
-_hv_versions: dict[str, str | None] = {}
 
 
 def version() -> int:
@@ -34,56 +33,6 @@ def boot_id() -> str:
         return ""
 
 
-def _meminfo() -> dict[str, int]:
-    """/proc/meminfo in MiB."""
-    out: dict[str, int] = {}
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                key, _, value = line.partition(":")
-                fields = value.split()
-                if fields and fields[0].isdigit():
-                    out[key.strip()] = int(fields[0]) // 1024
-    except OSError:
-        pass
-    return out
-
-
-def _cpu_facts() -> tuple[int, int, int]:
-    """(cpu_total, cpu_nodes, cpu_sockets) of this machine."""
-    total = os.cpu_count() or 1
-    sockets: set[str] = set()
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                key, _, value = line.partition(":")
-                if key.strip() == "physical id":
-                    sockets.add(value.strip())
-    except OSError:
-        pass
-    try:
-        nodes = sum(1 for n in os.listdir("/sys/devices/system/node")
-                    if n.startswith("node") and n[4:].isdigit())
-    except OSError:
-        nodes = 1
-    return total, max(nodes, 1), max(len(sockets), 1)
-
-
-def _hv_version(hv: str, hvparams: dict) -> str | None:
-    """Version string of the hypervisor program (cached per binary)."""
-    if hv != constants.HT_KVM:
-        return None
-    path = str(hvparams.get("kvm_path") or constants.HVC_DEFAULTS["kvm"]["kvm_path"])
-    if path not in _hv_versions:
-        try:
-            out = subprocess.run([path, "--version"], capture_output=True, text=True,
-                                 timeout=10, check=False).stdout
-            _hv_versions[path] = out.splitlines()[0].strip() if out else None
-        except (OSError, subprocess.SubprocessError):
-            _hv_versions[path] = None
-    return _hv_versions[path]
-
-
 def hv_node_info(hv: str, hvparams: dict | None = None) -> dict[str, Any]:
     """Memory and CPU facts as the hypervisor layer reports them (MiB).
 
@@ -93,14 +42,8 @@ def hv_node_info(hv: str, hvparams: dict | None = None) -> dict[str, Any]:
     """
     if hv not in constants.HYPER_TYPES:
         raise errors.HypervisorError("Unknown hypervisor '%s'" % hv)
-    mem = _meminfo()
-    total = mem.get("MemTotal", 0)
-    free = mem.get("MemFree", 0) + mem.get("Buffers", 0) + mem.get("Cached", 0)
-    cpus, nodes, sockets = _cpu_facts()
-    return {"memory_total": total, "memory_free": min(free, total),
-            "memory_dom0": max(total - free, 0), "cpu_total": cpus, "cpu_nodes": nodes,
-            "cpu_sockets": sockets, "cpu_dom0": cpus,  # no separate dom0: all CPUs are the host's
-            "hv_version": _hv_version(hv, hvparams or {})}
+    from ganeti import hypervisor
+    return hypervisor.get_hypervisor(hv).get_node_info(hvparams or {})
 
 
 def _statvfs_info(stype: str, key: str) -> dict[str, Any]:

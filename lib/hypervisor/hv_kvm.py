@@ -13,7 +13,7 @@ import signal
 import subprocess
 import time
 
-from ganeti import errors, pathutils
+from ganeti import constants, errors, pathutils
 from ganeti.hypervisor import base, nic
 from ganeti.hypervisor import hv_kvm_cmd as kcmd
 from ganeti.hypervisor.base import to_bool
@@ -295,13 +295,14 @@ class KvmHypervisor(base.BaseHypervisor):
         return cls._console_msg(instance, "No serial shell for instance %s" % name)
 
     def verify(self, hvparams: dict | None = None) -> str | None:
-        path = (hvparams or {}).get("kvm_path") or "/usr/bin/qemu-system-x86_64"
+        path = (hvparams or {}).get("kvm_path") or \
+            constants.HVC_DEFAULTS[constants.HT_KVM]["kvm_path"]
         if not os.access(path, os.X_OK):
             return "The KVM binary ('%s') does not exist" % path
         return None
 
     def get_version(self) -> str:
-        return self._version_of("/usr/bin/qemu-system-x86_64")
+        return self._version_of(constants.HVC_DEFAULTS[constants.HT_KVM]["kvm_path"])
 
     _versions: dict[str, str] = {}
 
@@ -314,7 +315,8 @@ class KvmHypervisor(base.BaseHypervisor):
 
     def get_node_info(self, hvparams: dict | None = None) -> dict:
         info = super().get_node_info(hvparams)
-        path = (hvparams or {}).get("kvm_path") or "/usr/bin/qemu-system-x86_64"
+        path = (hvparams or {}).get("kvm_path") or \
+            constants.HVC_DEFAULTS[constants.HT_KVM]["kvm_path"]
         info["hv_version"] = self._version_of(path) if os.access(path, os.X_OK) else None
         return info
 
