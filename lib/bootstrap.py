@@ -242,6 +242,11 @@ def _start_daemons(feedback: Feedback) -> None:
             raise errors.OpExecError("Could not start %s: %s" % (
                 daemon, (res.stderr or res.stdout).strip()))
     _wait_for_socket(pathutils.MASTER_SOCKET, 30)
+    # the remote API is not needed to finish the init: a failure is only reported
+    res = daemon_util("start", constants.RAPI)
+    if res.returncode != 0:
+        feedback("Warning: could not start %s: %s" % (constants.RAPI,
+                                                      (res.stderr or res.stdout).strip()))
 
 
 def _wait_for_socket(path: str, timeout: float) -> None:

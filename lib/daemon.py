@@ -262,7 +262,8 @@ def report_failed(fd: int | None, message: str,
 def run_daemon(name: str, opts: argparse.Namespace, runner: Runner) -> int:
     """Detach, lock the pid file, log, start ``runner`` and wait for a signal.
 
-    SIGHUP reopens the log file; SIGTERM or SIGINT calls ``runner.stop()``
+    SIGHUP reopens the log file (and calls ``runner.reload()`` if the
+    runner has one); SIGTERM or SIGINT calls ``runner.stop()``
     and removes the pid file. Signal handlers only set flags; the work is
     done by the main thread, outside of any handler.
     """
@@ -304,6 +305,12 @@ def run_daemon(name: str, opts: argparse.Namespace, runner: Runner) -> int:
         if signal.SIGHUP in signums and handler is not None:
             handler.reopen()
             logging.info("Log file reopened (SIGHUP)")
+        reload = getattr(runner, "reload", None)
+        if signal.SIGHUP in signums and reload is not None:
+            try:  # e.g. ganeti-rapi re-reads its users file
+                reload()
+            except Exception:
+                logging.exception("Error while reloading %s", name)
         stop = signums & {signal.SIGTERM, signal.SIGINT}
         if stop:
             logging.info("Received %s, shutting down", signal.Signals(min(stop)).name)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import time
 
 from ganeti import constants, errors, locking, pathutils
 from ganeti.cmdlib.base import LogicalUnit, NoHooksLU
+
+
+@functools.cache
+def _architecture() -> list[str]:
+    """Cached: platform.architecture() runs file(1) on the interpreter (~7 ms)."""
+    return [platform.architecture()[0].replace("bit", "bits"), platform.machine()]
 
 
 def cluster_info(cfg) -> dict:
@@ -24,7 +31,7 @@ def cluster_info(cfg) -> dict:
         "os_api_version": max(constants.OS_API_VERSIONS),
         "export_version": constants.EXPORT_VERSION,
         "vcs_version": constants.VCS_VERSION,
-        "architecture": [platform.architecture()[0].replace("bit", "bits"), platform.machine()],
+        "architecture": list(_architecture()),
         "name": cluster.cluster_name,
         "master": cfg.get_master_node_name(),
         "default_hypervisor": cluster.enabled_hypervisors[0],
