@@ -12,7 +12,7 @@ import os
 import socket
 from typing import Any
 
-from ganeti import constants, errors, pathutils
+from ganeti import constants, errors, pathutils, serializer
 
 ETX = b"\x03"
 KEY_METHOD = "method"
@@ -86,9 +86,8 @@ def parse_request(msg: bytes) -> tuple[str, list, int | None]:
 
 
 def format_response(success: bool, result: Any) -> bytes:
-    return json.dumps({KEY_SUCCESS: success, KEY_RESULT: result,
-                       KEY_VERSION: constants.LUXI_VERSION},
-                      separators=(",", ":")).encode("utf-8") + ETX
+    return serializer.dumps_fast({KEY_SUCCESS: success, KEY_RESULT: result,
+                                  KEY_VERSION: constants.LUXI_VERSION}) + ETX
 
 
 def parse_response(msg: bytes) -> Any:
@@ -142,21 +141,26 @@ class Transport:
             raise errors.ConnectionClosedError("Connection closed while sending: %s" % err)
 
     def recv(self) -> bytes:
+        # a growing bytearray and a search of the new bytes only: an answer of
+        # many megabytes arrives in linear time
+        buf = bytearray(self._buf)
+        start = 0
         while True:
-            idx = self._buf.find(ETX)
+            idx = buf.find(ETX, start)
             if idx >= 0:
-                msg, self._buf = self._buf[:idx], self._buf[idx + 1:]
-                return msg
+                self._buf = bytes(buf[idx + 1:])
+                return bytes(buf[:idx])
+            start = len(buf)
             try:
-                chunk = self._sock.recv(65536)
+                chunk = self._sock.recv(1 << 20)
             except socket.timeout:
                 raise errors.TimeoutError("Receive timeout")
             except OSError as err:
                 raise errors.ConnectionClosedError("Connection closed: %s" % err)
             if not chunk:
                 raise errors.ConnectionClosedError("Connection closed while reading")
-            self._buf += chunk
-            if len(self._buf) > constants.LUXI_MAX_MESSAGE:
+            buf += chunk
+            if len(buf) > constants.LUXI_MAX_MESSAGE:
                 raise errors.ProtocolError("Response too large")
 
     def close(self) -> None:

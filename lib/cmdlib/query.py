@@ -14,7 +14,6 @@ from typing import Any, Callable, NamedTuple
 from ganeti import constants, errors, query
 from ganeti.cmdlib import query_group, query_instance, query_node
 from ganeti.cmdlib.base import NoHooksLU
-from ganeti.utils import memory
 
 
 class Resource(NamedTuple):
@@ -149,10 +148,9 @@ def query_config_resource(cfg, what: str, fields: list, qfilter, rpc: Any = None
     """Query/OP_QUERY answer for a registered resource; rows nice-sorted by name."""
     res = LUXI_RESOURCES[what]
     q = query.Query(res.table, fields, qfilter, namefield="name")
-    with memory.gc_paused():
-        items = res.items(cfg, rpc, _wants_live(res, q), q.requested_names())
-        with cfg.lock:       # items may read the configuration lazily
-            data = q.query(None, items)
+    items = res.items(cfg, rpc, _wants_live(res, q), q.requested_names())
+    with cfg.lock:       # items may read the configuration lazily
+        data = q.query(None, items)
     return {"fields": [f.to_dict() for f in q.get_fields()], "data": data}
 
 
@@ -184,12 +182,11 @@ def query_legacy(cfg, what: str, names: list | None, fields: list, rpc: Any = No
     if unknown:
         raise errors.OpPrereqError("Unknown output fields selected: %s" % ", ".join(unknown),
                                    errors.ECODE_INVAL)
-    with memory.gc_paused():
-        items = res.items(cfg, rpc, _wants_live(res, q), full or None)
-        if full:
-            items = [item for item in items if item.name in order]
-        with cfg.lock:       # items may read the configuration lazily
-            return q.old_style_query(None, items)
+    items = res.items(cfg, rpc, _wants_live(res, q), full or None)
+    if full:
+        items = [item for item in items if item.name in order]
+    with cfg.lock:       # items may read the configuration lazily
+        return q.old_style_query(None, items)
 
 
 def cluster_item(cfg) -> dict:

@@ -17,7 +17,6 @@ from typing import Any, Callable
 
 from ganeti import constants, errors, opcodes
 from ganeti.rapi.base import Context, Method, RapiError
-from ganeti.utils import memory
 from ganeti.utils.text import nice_sort_key
 
 #: Names in URLs (instances, nodes, groups, networks): host-name-like
@@ -294,15 +293,14 @@ def name_filter(names: list[str] | None) -> list | None:
 def query_dicts(ctx: Context, what: str, fields: list[str],
                 names: list[str] | None = None) -> list[dict]:
     """Items as dicts over LUXI Query; unknown/unavailable values become null."""
-    with memory.gc_paused():     # 10,000 rows: no collector passes while decoding
-        result = ctx.luxi().query(what, fields, name_filter(names))
-        rows = result.get("data", []) if isinstance(result, dict) else []
-        out = []
-        for row in rows:
-            values = [cell[1] if isinstance(cell, list) and len(cell) == 2 and cell[0] == 0
-                      else None for cell in row]
-            out.append(dict(zip(fields, values, strict=False)))
-        return out
+    result = ctx.luxi().query(what, fields, name_filter(names))
+    rows = result.get("data", []) if isinstance(result, dict) else []
+    out = []
+    for row in rows:
+        values = [cell[1] if isinstance(cell, list) and len(cell) == 2 and cell[0] == 0
+                  else None for cell in row]
+        out.append(dict(zip(fields, values, strict=False)))
+    return out
 
 
 def query_one(ctx: Context, what: str, fields: list[str], name: str) -> dict:

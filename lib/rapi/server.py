@@ -32,10 +32,11 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from ganeti import constants, errors, pathutils
+from ganeti import constants, errors, pathutils, serializer
 from ganeti.rapi import auth as rapi_auth
 from ganeti.rapi.base import (Context, Method, RapiError, Resource,
                               ganeti_error_status)
+from ganeti.utils import memory
 
 MAX_BODY = 1 << 20              # bytes; bigger bodies get 413 without being read
 HANDSHAKE_TIMEOUT = 10.0        # seconds for the TLS handshake
@@ -455,8 +456,9 @@ class RapiServer:
         Encoding here keeps big answers (bulk lists) off the event loop.
         """
         try:
-            result = meth.handler(ctx)
-            return 200, _JSON.encode(result).encode("utf-8") + b"\n"
+            # the answer's objects are freed before the collector runs again
+            with memory.gc_paused():
+                return 200, serializer.dumps_fast(meth.handler(ctx)) + b"\n"
         except RapiError as err:
             return err.code, error_body(err)
         except errors.GenericError as err:

@@ -16,6 +16,7 @@ import threading
 from typing import Any, Callable
 
 from ganeti import constants, errors, luxi
+from ganeti.utils import memory
 
 Handler = Callable[..., Any]
 
@@ -25,10 +26,12 @@ class _ClientHandler(socketserver.BaseRequestHandler):
 
     def handle(self) -> None:
         sock: socket.socket = self.request
-        buf = b""
+        buf = bytearray()
+        start = 0             # bytes before this offset hold no ETX
         while not self.server.stopping:
-            idx = buf.find(luxi.ETX)
+            idx = buf.find(luxi.ETX, start)
             if idx < 0:
+                start = len(buf)
                 if len(buf) > constants.LUXI_MAX_MESSAGE:
                     logging.warning("LUXI: request larger than %d bytes, closing connection",
                                     constants.LUXI_MAX_MESSAGE)
@@ -44,8 +47,13 @@ class _ClientHandler(socketserver.BaseRequestHandler):
                     return
                 buf += chunk
                 continue
-            msg, buf = buf[:idx], buf[idx + 1:]
-            answer = self.server.dispatch(msg)
+            msg = bytes(buf[:idx])
+            del buf[:idx + 1]
+            start = 0
+            # no collector passes while a request builds its answer: a big query
+            # allocates millions of objects, all freed again once it is encoded
+            with memory.gc_paused():
+                answer = self.server.dispatch(msg)
             if not self._send(answer):
                 return
 
