@@ -67,6 +67,8 @@ class ConfigObject:
                     value = [v.to_dict() for v in value]
                 else:
                     value = {k: v.to_dict() for k, v in value.items()}
+            elif isinstance(value, ConfigObject):
+                value = value.to_dict()
             out[name] = value
         out.update(self._extra)
         return out
@@ -325,13 +327,9 @@ class ConfigData(ConfigObject):
         return obj  # type: ignore[return-value]
 
     def to_dict(self) -> dict:
-        cluster = self.cluster
-        self.cluster = None
-        try:
-            out = super().to_dict()
-        finally:
-            self.cluster = cluster
-        out["cluster"] = cluster.to_dict() if cluster is not None else None
+        # never set attributes here: readers without the config lock see this object
+        out = super().to_dict()
+        out["cluster"] = self.cluster.to_dict() if self.cluster is not None else None
         order = ["version", "cluster", "nodes", "nodegroups", "instances", "networks",
                  "disks", "filters", "ctime", "mtime", "serial_no"]
         return {k: out[k] for k in order if k in out} | {k: v for k, v in out.items()
