@@ -74,17 +74,16 @@ class ConfigWriter:
 
     # -- internal -----------------------------------------------------
     def _reindex(self) -> None:
-        self._node_by_name: dict[str, str] = {}
-        self._inst_by_name: dict[str, str] = {}
-        self._group_by_name: dict[str, str] = {}
-        if self._data is None:
+        # new dicts, swapped in whole: lookups without the lock never see a half index
+        data = self._data
+        if data is None:
+            self._node_by_name: dict[str, str] = {}
+            self._inst_by_name: dict[str, str] = {}
+            self._group_by_name: dict[str, str] = {}
             return
-        for uuid, node in self._data.nodes.items():
-            self._node_by_name[node.name] = uuid
-        for uuid, inst in self._data.instances.items():
-            self._inst_by_name[inst.name] = uuid
-        for uuid, grp in self._data.nodegroups.items():
-            self._group_by_name[grp.name] = uuid
+        self._node_by_name = {node.name: uuid for uuid, node in data.nodes.items()}
+        self._inst_by_name = {inst.name: uuid for uuid, inst in data.instances.items()}
+        self._group_by_name = {grp.name: uuid for uuid, grp in data.nodegroups.items()}
 
     @property
     def lock(self) -> threading.RLock:

@@ -24,7 +24,7 @@ def check_mac_prefix(prefix: str) -> None:
 def disk_templates_in_use(cfg) -> set[str]:
     data = cfg.data
     used = set()
-    for inst in data.instances.values():
+    for inst in list(data.instances.values()):
         if not inst.disks:
             used.add(constants.DT_DISKLESS)
         for disk_uuid in inst.disks:

@@ -61,7 +61,7 @@ def format_size(mib: float) -> str:
 def allocate_port(cfg) -> int:
     """A free network port for a new instance (pool first, then above the highest)."""
     cluster = cfg.get_cluster_info()
-    used = {i.network_port for i in cfg.data.instances.values() if i.network_port}
+    used = {i.network_port for i in list(cfg.data.instances.values()) if i.network_port}
     pool = [p for p in cluster.tcpudp_port_pool if p not in used]
     if pool:
         port = pool[0]

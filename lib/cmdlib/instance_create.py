@@ -225,7 +225,7 @@ class LUInstanceCreate(InstanceLU):
                                                   default_ip=self.check_ip)
             if nic["mac"] in (C.VALUE_AUTO, C.VALUE_GENERATE):
                 nic["mac"] = None
-            elif any(n.mac == nic["mac"] for i in cfg.data.instances.values()
+            elif any(n.mac == nic["mac"] for i in list(cfg.data.instances.values())
                      for n in i.nics):
                 raise errors.OpPrereqError("MAC address %s already in use in cluster" %
                                            nic["mac"], errors.ECODE_NOTUNIQUE)
@@ -443,7 +443,7 @@ class LUInstanceCreate(InstanceLU):
             if cfg.get_instance_by_name(inst.name) is not None:
                 raise errors.OpPrereqError("Instance '%s' is already in the cluster" %
                                            inst.name, errors.ECODE_EXISTS)
-            used = {n.mac for i in cfg.data.instances.values() for n in i.nics}
+            used = {n.mac for i in list(cfg.data.instances.values()) for n in i.nics}
             for nic in inst.nics:
                 if nic.mac is None:
                     nic.mac = instance_utils.generate_mac(cfg, reserved=used)

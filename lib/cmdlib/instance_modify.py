@@ -180,7 +180,7 @@ class LUInstanceSetParams(InstanceLU):
     def _check_nic_mods(self, cluster, inst) -> None:
         from ganeti.cmdlib import instance_utils
         count = len(inst.nics)
-        used = {n.mac for i in self.cfg.data.instances.values() for n in i.nics}
+        used = {n.mac for i in list(self.cfg.data.instances.values()) for n in i.nics}
         self.nic_plan = []
         for op, idx, params in self.nic_mods:
             bad = sorted(set(params) - _NIC_MOD_KEYS)
@@ -287,7 +287,7 @@ class LUInstanceSetParams(InstanceLU):
 
     def _apply_nics(self, inst) -> None:
         from ganeti.cmdlib import instance_utils
-        used = {n.mac for i in self.cfg.data.instances.values() for n in i.nics}
+        used = {n.mac for i in list(self.cfg.data.instances.values()) for n in i.nics}
         for op, idx, params in self.nic_plan:
             if op == _REMOVE:
                 inst.nics.pop(idx)

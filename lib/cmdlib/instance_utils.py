@@ -166,7 +166,7 @@ def check_mac(mac: str) -> str:
 
 def macs_in_use(cfg) -> set[str]:
     """Every MAC address the configuration's NICs carry, lower case."""
-    return {nic.mac.lower() for inst in cfg.data.instances.values()
+    return {nic.mac.lower() for inst in list(cfg.data.instances.values())
             for nic in inst.nics if nic.mac}
 
 

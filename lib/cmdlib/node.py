@@ -17,7 +17,7 @@ def _node_instances(cfg, node_uuid: str) -> tuple[list[str], list[str]]:
     """(primary, secondary) instance names of a node."""
     data = cfg.data
     primary, secondary = [], []
-    for inst in data.instances.values():
+    for inst in list(data.instances.values()):
         if inst.primary_node == node_uuid:
             primary.append(inst.name)
             continue

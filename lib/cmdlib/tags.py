@@ -119,7 +119,7 @@ class LUTagsSearch(NoHooksLU):
     def exec(self, feedback_fn):
         data = self.cfg.data
         objs = [("/cluster", data.cluster)]
-        objs += [("/instances/%s" % i.name, i) for i in data.instances.values()]
+        objs += [("/instances/%s" % i.name, i) for i in list(data.instances.values())]
         objs += [("/nodes/%s" % n.name, n) for n in data.nodes.values()]
         objs += [("/nodegroup/%s" % g.name, g) for g in data.nodegroups.values()]
         objs += [("/network/%s" % n.name, n) for n in data.networks.values()]
