@@ -37,6 +37,7 @@ from ganeti.rapi import auth as rapi_auth
 from ganeti.rapi.base import (Context, Method, RapiError, Resource,
                               ganeti_error_status)
 from ganeti.utils import memory
+from ganeti.utils.loopthread import LoopThread
 
 MAX_BODY = 1 << 20              # bytes; bigger bodies get 413 without being read
 HANDSHAKE_TIMEOUT = 10.0        # seconds for the TLS handshake
@@ -271,8 +272,10 @@ def _json_error_handler_class() -> Any:
     return _Handler
 
 
-class RapiServer:
+class RapiServer(LoopThread):
     """The RAPI HTTP(S) server; runs its event loop in a thread of its own."""
+
+    THREAD_NAME = "rapi-http"
 
     def __init__(self, resources: list[Resource] | None = None, bind: str = "0.0.0.0",
                  port: int = constants.DEFAULT_RAPI_PORT, use_ssl: bool = True,
@@ -282,6 +285,7 @@ class RapiServer:
                  luxi_address: str | None = None,
                  max_connections: int = MAX_CONNECTIONS,
                  head_timeout: float = HEAD_TIMEOUT, body_timeout: float = BODY_TIMEOUT):
+        super().__init__()
         self._resources = resources
         self.bind = bind
         self.port = port
@@ -302,14 +306,10 @@ class RapiServer:
         self._openapi: bytes | None = None
         self._ssl_ctx: ssl.SSLContext | None = None
         self._cert_stamp: tuple | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
         self._runner: Any = None
         self._server: Any = None
         self._handler_cls: Any = None
         self._sweeper: asyncio.Task | None = None
-        self._started = threading.Event()
-        self._start_error: BaseException | None = None
 
     # -- TLS ------------------------------------------------------------------------
     def _cert_files(self) -> tuple[str, str]:
@@ -536,24 +536,6 @@ class RapiServer:
             ssl_handshake_timeout=HANDSHAKE_TIMEOUT if self._ssl_ctx else None)
         self._sweeper = loop.create_task(self._sweep())
 
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._setup())
-        except BaseException as err:  # reported to start() by the event below
-            self._start_error = err
-            self._started.set()
-            loop.close()
-            return
-        self._started.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.run_until_complete(self._teardown())
-            loop.close()
-
     async def _teardown(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
@@ -581,13 +563,7 @@ class RapiServer:
             except (OSError, ValueError, ssl.SSLError) as err:
                 raise errors.GenericError("Can't load the RAPI certificate %s: %s"
                                           % (self.cert_file, err))
-        self._thread = threading.Thread(target=self._run, name="rapi-http", daemon=True)
-        self._thread.start()
-        self._started.wait(60)
-        if self._start_error is not None:
-            err = self._start_error
-            raise errors.GenericError("Can't listen on %s:%d: %s" % (
-                self.bind, self.port, err.strerror if isinstance(err, OSError) else err))
+        self.start_loop(self.bind, self.port)
         logging.info("RAPI listening on %s:%d (%s, %s)", self.bind, self.port,
                      "HTTPS" if self.use_ssl else "plain HTTP, NO TLS",
                      "authentication required" if self.auth.require_auth
@@ -601,11 +577,7 @@ class RapiServer:
             loop.call_soon_threadsafe(self._maybe_reload_cert)
 
     def stop(self) -> None:
-        loop = self._loop
-        if loop is not None and loop.is_running():
-            loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(15)
+        self.stop_loop()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.luxi.close_all()
 

@@ -27,7 +27,6 @@ import os
 import signal
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +35,7 @@ from ganeti import constants, errors, pathutils, serializer
 from ganeti.backend import (daemons, files, hooks, iallocator, instance, jobqueue, master_ip,
                             network, node, os_defs, verify)
 from ganeti.rpc import defs
+from ganeti.utils.loopthread import LoopThread
 
 # procedure -> node-side function; rpc/defs.py has the matching table row
 BACKEND: dict[str, Callable[..., Any]] = {
@@ -186,13 +186,16 @@ def _error(status: int, message: str) -> Any:
     return web.Response(status=status, text=body, content_type="application/json")
 
 
-class NodeDaemon:
+class NodeDaemon(LoopThread):
     """The HTTPS RPC server; runs its event loop in a thread of its own."""
+
+    THREAD_NAME = "noded-http"
 
     def __init__(self, bind: str = "0.0.0.0", port: int = constants.DEFAULT_NODED_PORT,
                  cert_file: str = pathutils.NODED_CERT_FILE, use_ssl: bool = True,
                  max_workers: int = DEFAULT_WORKERS,
                  on_quit: Callable[[], None] | None = None):
+        super().__init__()
         self.bind = bind
         self.port = port
         self.cert_file = cert_file
@@ -200,16 +203,12 @@ class NodeDaemon:
         self._on_quit = on_quit or (lambda: os.kill(os.getpid(), signal.SIGTERM))
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=max_workers,
                                                            thread_name_prefix="noded-rpc")
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
         self._runner: Any = None
         self._lsock: socket.socket | None = None
         self._ssl_ctx: ssl.SSLContext | None = None
         self._cluster_der: bytes | None = None
         self._cert_stamp: tuple[int, int, int] | None = None
         self._tasks: set[asyncio.Task] = set()
-        self._started = threading.Event()
-        self._start_error: BaseException | None = None
         self._quitting = False
 
     # -- request handling -------------------------------------------------
@@ -374,24 +373,6 @@ class NodeDaemon:
         task = asyncio.get_running_loop().create_task(self._accept_loop())
         self._tasks.add(task)
 
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._setup())
-        except BaseException as err:  # reported to start() by the event below
-            self._start_error = err
-            self._started.set()
-            loop.close()
-            return
-        self._started.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.run_until_complete(self._teardown())
-            loop.close()
-
     async def _teardown(self) -> None:
         for task in list(self._tasks):
             task.cancel()
@@ -432,22 +413,12 @@ class NodeDaemon:
             except (OSError, ValueError, ssl.SSLError) as err:
                 raise errors.GenericError("Can't load the cluster certificate %s: %s"
                                           % (self.cert_file, err))
-        self._thread = threading.Thread(target=self._run, name="noded-http", daemon=True)
-        self._thread.start()
-        self._started.wait(60)
-        if self._start_error is not None:
-            err = self._start_error
-            raise errors.GenericError("Can't listen on %s:%d: %s" % (
-                self.bind, self.port, err.strerror if isinstance(err, OSError) else err))
+        self.start_loop(self.bind, self.port)
         logging.info("Listening on %s:%d (%s)", self.bind, self.port,
                      "TLS, cluster certificate required" if self.use_ssl else "NO TLS")
 
     def stop(self) -> None:
-        loop = self._loop
-        if loop is not None and loop.is_running():
-            loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(15)
+        self.stop_loop()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
