@@ -81,11 +81,7 @@ class ChrootHypervisor(base.BaseHypervisor):
         return os.path.join(self.run_dir, name)
 
     def _state(self, name: str) -> dict | None:
-        try:
-            with open(self._state_file(name)) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return None
+        return io.read_json(self._state_file(name))
 
     def _run_init(self, name: str, root: str, script: str, action: str, timeout: float,
                   check: bool) -> None:

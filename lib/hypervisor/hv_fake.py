@@ -29,11 +29,7 @@ class FakeHypervisor(base.BaseHypervisor):
         return os.path.join(self.run_dir, name)
 
     def _read(self, name: str) -> dict | None:
-        try:
-            with open(self._file(name)) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return None
+        return io.read_json(self._file(name))
 
     def start_instance(self, instance: dict, block_devices: list[tuple[dict, str, str | None]],
                        startup_paused: bool) -> None:

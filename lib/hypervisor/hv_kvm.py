@@ -95,11 +95,7 @@ class KvmHypervisor(base.BaseHypervisor):
         return pid
 
     def _load_runtime(self, name: str) -> list | None:
-        try:
-            with open(self._runtime_file(name)) as f:
-                return json.load(f)
-        except (OSError, ValueError):
-            return None
+        return io.read_json(self._runtime_file(name))
 
     # -------------------------------------------------------------- lifecycle
     def start_instance(self, instance: dict, block_devices: list[tuple[dict, str, str | None]],

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import tempfile
+from typing import Any
 
 
 def fsync_dir(path: str) -> None:
@@ -68,6 +70,15 @@ def read_one_line(path: str, default: str | None = None) -> str | None:
             return fh.readline().strip()
     except FileNotFoundError:
         return default
+
+
+def read_json(path: str) -> Any:
+    """A JSON state file's contents; None if it is missing or damaged."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
 
 
 def remove_file(path: str) -> None:
