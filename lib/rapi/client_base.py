@@ -49,32 +49,19 @@ NODE_ROLE_MASTER = "master"
 NODE_ROLE_OFFLINE = "offline"
 NODE_ROLE_REGULAR = "regular"
 
-JOB_STATUS_QUEUED = "queued"
-JOB_STATUS_WAITING = "waiting"
-JOB_STATUS_CANCELING = "canceling"
-JOB_STATUS_RUNNING = "running"
-JOB_STATUS_CANCELED = "canceled"
-JOB_STATUS_SUCCESS = "success"
-JOB_STATUS_ERROR = "error"
+# job states and error classifications: the project's own names (upstream's
+# client module defines the same ones)
+from ganeti.constants import (JOB_STATUS_ALL, JOB_STATUS_CANCELED,  # noqa: E402,F401
+                              JOB_STATUS_CANCELING, JOB_STATUS_ERROR, JOB_STATUS_QUEUED,
+                              JOB_STATUS_RUNNING, JOB_STATUS_SUCCESS, JOB_STATUS_WAITING)
+from ganeti.constants import JOBS_FINALIZED as JOB_STATUS_FINALIZED  # noqa: E402,F401
+from ganeti.constants import JOBS_PENDING as JOB_STATUS_PENDING  # noqa: E402,F401
+from ganeti.errors import (ECODE_ALL, ECODE_ENVIRON, ECODE_EXISTS, ECODE_FAULT,  # noqa: E402,F401
+                           ECODE_INVAL, ECODE_NOENT, ECODE_NORES, ECODE_NOTUNIQUE,
+                           ECODE_RESOLVER, ECODE_STATE, ECODE_TEMP_NORES)
+
 #: the name Ganeti 2.6 and earlier used for "waiting"
 JOB_STATUS_WAITLOCK = JOB_STATUS_WAITING
-JOB_STATUS_PENDING = frozenset([JOB_STATUS_QUEUED, JOB_STATUS_WAITING, JOB_STATUS_CANCELING])
-JOB_STATUS_FINALIZED = frozenset([JOB_STATUS_CANCELED, JOB_STATUS_SUCCESS, JOB_STATUS_ERROR])
-JOB_STATUS_ALL = frozenset([JOB_STATUS_RUNNING]) | JOB_STATUS_PENDING | JOB_STATUS_FINALIZED
-
-# error classifications found as the second element of a failed opcode's result
-ECODE_RESOLVER = "resolver_error"
-ECODE_NORES = "insufficient_resources"
-ECODE_TEMP_NORES = "temp_insufficient_resources"
-ECODE_INVAL = "wrong_input"
-ECODE_STATE = "wrong_state"
-ECODE_NOENT = "unknown_entity"
-ECODE_EXISTS = "already_exists"
-ECODE_NOTUNIQUE = "resource_not_unique"
-ECODE_FAULT = "internal_error"
-ECODE_ENVIRON = "environment_error"
-ECODE_ALL = frozenset([ECODE_RESOLVER, ECODE_NORES, ECODE_TEMP_NORES, ECODE_INVAL, ECODE_STATE,
-                       ECODE_NOENT, ECODE_EXISTS, ECODE_NOTUNIQUE, ECODE_FAULT, ECODE_ENVIRON])
 
 # optional server features (GET /2/features) the client adapts to
 INST_CREATE_REQV1 = "instance-create-reqv1"

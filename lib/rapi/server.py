@@ -508,16 +508,7 @@ class RapiServer(LoopThread):
                         conn.transport.abort()
 
     def _listen(self) -> socket.socket:
-        family = socket.AF_INET6 if ":" in self.bind else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.bind, self.port))
-            sock.listen(128)
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            raise
+        sock = self.listen_socket(self.bind, self.port)
         self.port = sock.getsockname()[1]
         return sock
 

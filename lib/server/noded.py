@@ -350,17 +350,7 @@ class NodeDaemon(LoopThread):
 
     # -- lifecycle --------------------------------------------------------
     def _listen(self) -> socket.socket:
-        family = socket.AF_INET6 if ":" in self.bind else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.bind, self.port))
-            sock.listen(128)
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            raise
-        return sock
+        return self.listen_socket(self.bind, self.port)
 
     async def _setup(self) -> None:
         from aiohttp import web

@@ -8,6 +8,7 @@ caller instead of dying inside the thread.
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 
 from ganeti import errors
@@ -57,6 +58,21 @@ class LoopThread:
             err = self._start_error
             raise errors.GenericError("Can't listen on %s:%d: %s" % (
                 bind, port, err.strerror if isinstance(err, OSError) else err))
+
+    @staticmethod
+    def listen_socket(bind: str, port: int) -> socket.socket:
+        """A non-blocking TCP listener on ``bind:port`` (IPv6 if the address says so)."""
+        family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((bind, port))
+            sock.listen(128)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        return sock
 
     def stop_loop(self, join_timeout: float = 15) -> None:
         loop = self._loop
