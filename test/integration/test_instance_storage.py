@@ -112,3 +112,22 @@ def test_ext_provider(env, scratch_os, tmp_path, loop_device):
     assert len([f for f in os.listdir(vols) if not f.endswith(".meta")]) == 1
     run(env, "gnt-instance", "remove", "-f", name)
     assert [f for f in os.listdir(vols) if not f.endswith(".meta")] == []
+
+
+def test_disks_wiped_when_the_cluster_asks(env, scratch_os):
+    name = "wipe1.vcluster.test"
+    run(env, "gnt-cluster", "modify", "--prealloc-wipe-disks", "yes")
+    try:
+        out = _add(env, name, "-t", "file", "--disk", "0:size=8M", "-H", "fake", "-o", scratch_os,
+                   "-n", NODE, "--no-start").stdout
+    finally:
+        run(env, "gnt-cluster", "modify", "--prealloc-wipe-disks", "no")
+    assert "wiping instance disks" in out
+    inst_dir = _root(env, "/srv/ganeti/file-storage/" + name)
+    image = os.path.join(inst_dir, os.listdir(inst_dir)[0])
+    # a wiped image is fully allocated with zeros, not a sparse file
+    st = os.stat(image)
+    assert st.st_blocks * 512 >= 8 * 1024 * 1024
+    with open(image, "rb") as fh:
+        assert fh.read(1024 * 1024) == b"\0" * (1024 * 1024)
+    run(env, "gnt-instance", "remove", "-f", name)
