@@ -171,6 +171,8 @@ install:
 	cp -p os/busybox/* $(DESTDIR)$(pkglibdir)/os/busybox/
 	install -m 0644 man/*.8 $(DESTDIR)$(mandir)/man8/
 	install -m 0644 README doc/*.md $(DESTDIR)$(docdir)/
+	install -d $(DESTDIR)$(docdir)/examples
+	install -m 0644 doc/examples/* $(DESTDIR)$(docdir)/examples/
 	rm -rf $(STAGE)
 	@echo "Installed: programs in $(sbindir), daemon-util and the Python environment in" \
 	      "$(pkglibdir), man pages in $(mandir)/man8."
