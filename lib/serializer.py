@@ -14,10 +14,18 @@ def dumps(data: Any) -> str:
     return _ENCODER.encode(data)
 
 
-try:  # a C encoder several times faster than json's for big answers
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - optional speed-up
-    _orjson = None
+_orjson: Any = None          # imported on first use: 12 ms no CLI command needs
+
+
+def _load_orjson() -> Any:
+    global _orjson
+    if _orjson is None:
+        try:  # a C encoder several times faster than json's for big answers
+            import orjson
+            _orjson = orjson
+        except ImportError:  # pragma: no cover - optional speed-up
+            _orjson = False
+    return _orjson
 
 
 def dumps_fast(data: Any) -> bytes:
@@ -26,9 +34,10 @@ def dumps_fast(data: Any) -> bytes:
     Uses orjson when installed; anything it refuses (integers beyond 64
     bits, for instance) falls back to the standard encoder.
     """
-    if _orjson is not None:
+    fast = _load_orjson()
+    if fast:
         try:
-            return _orjson.dumps(data, option=_orjson.OPT_NON_STR_KEYS)
+            return fast.dumps(data, option=fast.OPT_NON_STR_KEYS)
         except TypeError:
             pass
     return _ENCODER.encode(data).encode("utf-8")
