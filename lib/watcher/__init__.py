@@ -89,8 +89,9 @@ def build_parser() -> optparse.OptionParser:
                            " 3600; default 6h)")
     parser.add_option("--ignore-pause", action="store_true", default=False,
                       help="Run even if the watcher is paused")
-    parser.add_option("--rapi-ip", default="127.0.0.1", metavar="IP",
-                      help="Address of the RAPI daemon (accepted for compatibility)")
+    parser.add_option("--rapi-ip", default=None, metavar="IP",
+                      help="Address to check the RAPI daemon on (default: the master's"
+                      " primary address)")
     parser.add_option("--no-verify-disks", action="store_true", default=False,
                       help="Do not verify the disks of the node groups")
     parser.add_option("--no-strict", dest="strict", action="store_false", default=True,
@@ -246,6 +247,17 @@ def connect_master(my_name: str):
     return client
 
 
+def master_address(client, my_name: str) -> str:
+    """The master's primary address: where its RAPI listens (bound to it or to all)."""
+    try:
+        rows = client.query_nodes([my_name], ["pip"], False)
+        if rows and rows[0] and rows[0][0]:
+            return rows[0][0]
+    except errors.GenericError as err:
+        logging.warning("Can't read the master's address: %s", err)
+    return "127.0.0.1"
+
+
 def archive_jobs(client, age: int) -> None:
     timeout = (constants.LUXI_DEF_RWTO - 1) / 2
     try:
@@ -323,6 +335,7 @@ def global_main(opts: optparse.Values) -> int:
         logging.debug("Not on the master node (%s), done", err)
         return constants.EXIT_NOTMASTER
     try:
+        nodemaint.check_rapi(opts.rapi_ip or master_address(client, my_name))
         archive_jobs(client, opts.job_age)
         groups = query_groups(client)
     finally:

@@ -7,12 +7,17 @@ gets it back within one cron period, whether or not the master is up.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
+import ssl
 import subprocess
+import time
+import urllib.error
+import urllib.request
 
-from ganeti import pathutils
+from ganeti import constants, pathutils
 
 #: Hook script names accepted (run-parts rules: no dots, so no editor backups).
 _HOOK_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
@@ -126,3 +131,44 @@ def run_hooks(directory: str | None = None) -> list[tuple[str, str, str]]:
             logging.warning("Watcher hook %s: failure (output: %s)", name, output)
         results.append((name, "success" if ok else "failure", output))
     return results
+
+
+RAPI_VERSION = 2
+
+#: how long the RAPI may take to answer GET /version before it counts as hung
+RAPI_CHECK_TIMEOUT = 10.0
+
+
+def rapi_answers(address: str, port: int = constants.DEFAULT_RAPI_PORT,
+                 timeout: float = RAPI_CHECK_TIMEOUT) -> bool:
+    """Does the RAPI answer ``GET /version`` with 2 (or 401: alive, wants a user)?"""
+    host = "[%s]" % address if ":" in address else address
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE        # its own self-signed certificate
+    try:
+        with urllib.request.urlopen("https://%s:%d/version" % (host, port), context=ctx,
+                                    timeout=timeout) as resp:
+            return json.loads(resp.read().decode("utf-8")) == RAPI_VERSION
+    except urllib.error.HTTPError as err:
+        return err.code == 401
+    except (OSError, ValueError):
+        return False
+
+
+def check_rapi(address: str) -> bool:
+    """Restart a RAPI daemon that runs but does not answer; True if it answers now."""
+    if not daemon_installed("ganeti-rapi"):
+        return True
+    if rapi_answers(address):
+        return True
+    logging.warning("The RAPI daemon does not answer on %s, restarting it", address)
+    daemon_util("stop", "ganeti-rapi")
+    ensure_daemon("ganeti-rapi")
+    for _ in range(20):
+        if rapi_answers(address, timeout=2):
+            logging.info("The RAPI daemon answers again")
+            return True
+        time.sleep(0.5)
+    logging.error("The RAPI daemon still does not answer on %s after a restart", address)
+    return False

@@ -7,6 +7,7 @@ crashed guest looks like to the cluster (status ERROR_down).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -219,6 +220,24 @@ def test_restarts_dead_node_daemon(env):
         raise AssertionError("ganeti-noded was not restarted by the watcher")
     # live node data comes through the new node daemon again
     assert run(env, "gnt-node", "list", "--no-headers", "-o", "name,bootid").stdout.split()[1]
+
+
+def test_restarts_hung_rapi(env):
+    from ganeti.watcher import nodemaint
+    address = run(env, "gnt-node", "list", "--no-headers", "-o", "pip").stdout.split()[0]
+    assert nodemaint.rapi_answers(address)
+    pid = read_pid(env, "ganeti-rapi")
+    os.kill(pid, 19)                      # SIGSTOP: the process runs but does not answer
+    try:
+        res = _watcher(env, "--no-verify-disks")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 18)
+    assert res.returncode == 0, res.stderr
+    assert read_pid(env, "ganeti-rapi") != pid
+    assert nodemaint.rapi_answers(address)
+    with open(os.path.join(_root(env), "var", "log", "ganeti", "watcher.log")) as fh:
+        assert "does not answer" in fh.read()
 
 
 def test_watcher_hooks_run(env):
