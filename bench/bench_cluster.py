@@ -23,17 +23,8 @@ sys.path.insert(0, os.path.join(REPO, "test", "integration"))
 
 from cluster_env import run, virtual_cluster  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import fsync_bound  # noqa: E402
+from benchlib import fsync_bound, median_wall  # noqa: E402
 
-
-def median_wall(cmd: list[str], env: dict, n: int = 15) -> float:
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       check=False)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 

@@ -36,6 +36,7 @@ import time
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.join(REPO, "test", "integration"))
 
+from benchlib import median_wall  # noqa: E402
 from cluster_env import cluster_env, run  # noqa: E402
 
 VCLUSTER = os.path.join(REPO, "tools", "vcluster")
@@ -53,15 +54,6 @@ KVM_PROBE_TIMEOUT = 20
 NOOP_SCRIPT = "#!/bin/sh\n# scratch OS for benchmarks: installs nothing\nexit 0\n"
 UP_RE = re.compile(rb"ganeti-busybox: (\S+) up")
 
-
-def median_wall(cmd: list[str], env: dict, n: int) -> float:
-    times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       check=False)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def install_noop_os(root: str) -> None:
