@@ -12,8 +12,6 @@ Prints, each next to a bound measured in the same run:
 from __future__ import annotations
 
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
