@@ -35,6 +35,7 @@ METHODS: dict[str, tuple[int, int]] = {
     "Query": (2, 3),
     "QueryFields": (1, 2),
     "QueryInstances": (3, 3),
+    "QueryItemsJson": (3, 4),     # this project's: items as JSON text (RAPI bulk lists)
     "QueryNodes": (3, 3),
     "QueryGroups": (3, 3),
     "QueryNetworks": (3, 3),
@@ -242,6 +243,15 @@ class Client:
 
     def query_instances(self, names: list, fields: list, use_locking: bool = False) -> list:
         return self.call("QueryInstances", names, fields, use_locking)
+
+    def query_items_json(self, what: str, names: list, fields: list,
+                         view: str | None = None) -> str:
+        """Items as the JSON text of ``[{field: value}, ...]`` (masterd encodes it).
+
+        For big listings that are only passed on (RAPI bulk answers): the text
+        is one string here, not a million objects to decode and encode again.
+        """
+        return self.call("QueryItemsJson", what, names, fields, view)
 
     def query_nodes(self, names: list, fields: list, use_locking: bool = False) -> list:
         return self.call("QueryNodes", names, fields, use_locking)

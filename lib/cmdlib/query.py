@@ -189,6 +189,32 @@ def query_legacy(cfg, what: str, names: list | None, fields: list, rpc: Any = No
         return q.old_style_query(None, items)
 
 
+def _beparams_memory(item: dict) -> dict:
+    """Pre-2.6 RAPI clients read ``beparams.memory``; it is ``maxmem``."""
+    beparams = item.get("beparams")
+    if isinstance(beparams, dict) and "maxmem" in beparams:
+        item["beparams"] = dict(beparams, memory=beparams["maxmem"])
+    return item
+
+
+#: named post-processing of items for query_items_json (callers pick by name)
+ITEM_VIEWS: dict[str, Callable[[dict], dict]] = {"rapi-instance": _beparams_memory}
+
+
+def query_items_json(cfg, what: str, names: list | None, fields: list, view: str | None = None,
+                     rpc: Any = None) -> str:
+    """Plain-row query results as the JSON text of a list of dicts (see luxi)."""
+    from ganeti import serializer
+    if view is not None and view not in ITEM_VIEWS:
+        raise errors.OpPrereqError("Unknown item view '%s'" % view, errors.ECODE_INVAL)
+    fields = list(fields)
+    rows = query_legacy(cfg, what, names, fields, rpc=rpc)
+    items = [dict(zip(fields, row, strict=True)) for row in rows]
+    if view is not None:
+        items = [ITEM_VIEWS[view](item) for item in items]
+    return serializer.dumps_fast(items).decode("utf-8")
+
+
 def cluster_item(cfg) -> dict:
     from ganeti.cmdlib import cluster
     info = cluster.cluster_info(cfg)

@@ -43,6 +43,15 @@ class RapiError(Exception):
         return {"code": self.code, "message": self.message, "explain": self.explain}
 
 
+class RawJson:
+    """An answer that is already JSON text (passed on without decoding it)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
 @dataclass
 class Context:
     """One request as a handler sees it."""

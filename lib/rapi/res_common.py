@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ganeti import constants, errors, opcodes
-from ganeti.rapi.base import Context, Method, RapiError
+from ganeti.rapi.base import Context, Method, RapiError, RawJson
 from ganeti.utils.text import nice_sort_key
 
 #: Names in URLs (instances, nodes, groups, networks): host-name-like
@@ -294,6 +294,21 @@ def name_filter(names: list[str] | None) -> list | None:
 #: objects to decode of Query's [status, value] cells, which counts for bulk lists
 _PLAIN_ROWS = {constants.QR_INSTANCE: "query_instances", constants.QR_NODE: "query_nodes",
                constants.QR_GROUP: "query_groups"}
+
+
+def bulk_items(ctx: Context, what: str, fields: list[str], view: str | None = None) -> Any:
+    """Every item of a resource as dicts: JSON text made by masterd when it can."""
+    if what in _PLAIN_ROWS:
+        try:
+            return RawJson(ctx.luxi().query_items_json(what, [], fields, view))
+        except errors.OpPrereqError as err:
+            if (err.args[1] if len(err.args) > 1 else None) != errors.ECODE_INVAL:
+                raise
+    items = query_dicts(ctx, what, fields)
+    if view is not None:
+        from ganeti.cmdlib.query import ITEM_VIEWS
+        items = [ITEM_VIEWS[view](item) for item in items]
+    return items
 
 
 def query_dicts(ctx: Context, what: str, fields: list[str],

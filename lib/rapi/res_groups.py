@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ganeti import constants
 from ganeti.rapi.base import Context, Method, Resource
-from ganeti.rapi.res_common import (GROUP_FIELDS, OpBinding, binding_method, check_no_lock,
-                                    list_schema, name_list, path_value, query_dicts, query_one,
+from ganeti.rapi.res_common import (bulk_items, GROUP_FIELDS, OpBinding, binding_method, check_no_lock,
+                                    list_schema, name_list, path_value, query_one,
                                     tag_methods)
 
 _GROUP = {"group_name": "group_name"}
@@ -22,10 +24,10 @@ _ASSIGN = OpBinding("OP_GROUP_ASSIGN_NODES", path=_GROUP, query_bools={"force": 
 _GROUP_SCHEMA = {"type": "object", "properties": {f: {} for f in GROUP_FIELDS}}
 
 
-def list_groups(ctx: Context) -> list[dict]:
+def list_groups(ctx: Context) -> Any:
     """Groups; ``bulk=1`` gives the fields of the reference output."""
     if ctx.query_bool("bulk"):
-        return query_dicts(ctx, constants.QR_GROUP, GROUP_FIELDS)
+        return bulk_items(ctx, constants.QR_GROUP, GROUP_FIELDS)
     return name_list(ctx, constants.QR_GROUP, "name", "/2/groups/")
 
 

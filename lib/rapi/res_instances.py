@@ -6,13 +6,16 @@ mostly opcode bindings; this module owns the read side and the table.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ganeti import constants
 from ganeti.rapi.base import READ_WRITE, Context, Method, RapiError, Resource
-from ganeti.rapi.res_common import (INSTANCE_FIELDS, JOB_ID_SCHEMA, OpBinding, binding_method,
+from ganeti.rapi.res_common import (bulk_items, INSTANCE_FIELDS, JOB_ID_SCHEMA, OpBinding, binding_method,
                                     check_no_lock, fill_opcode, list_schema, name_list,
-                                    opcode_schema, path_value, query_dicts, query_one,
+                                    opcode_schema, path_value, query_one,
                                     tag_methods, wait_for_job)
 from ganeti.rapi import res_instances_ops as ops
+from ganeti.cmdlib.query import ITEM_VIEWS
 
 #: the only creation request format still accepted (version 0 died in 2.5)
 CREATE_VERSION = 1
@@ -32,19 +35,18 @@ _CONSOLE_SCHEMA = {"type": "object", "properties": {
                     "display")}}
 
 
+INSTANCE_VIEW = "rapi-instance"
+
+
 def _with_memory(item: dict) -> dict:
-    """Pre-2.6 clients read ``beparams.memory``; it is ``maxmem``."""
-    beparams = item.get("beparams")
-    if isinstance(beparams, dict) and "maxmem" in beparams:
-        item["beparams"] = dict(beparams, memory=beparams["maxmem"])
-    return item
+    """Pre-2.6 clients read ``beparams.memory`` (= maxmem): the shared item view."""
+    return ITEM_VIEWS[INSTANCE_VIEW](item)
 
 
-def list_instances(ctx: Context) -> list[dict]:
+def list_instances(ctx: Context) -> Any:
     """Instances; ``bulk=1`` gives the fields of the reference output."""
     if ctx.query_bool("bulk"):
-        return [_with_memory(item)
-                for item in query_dicts(ctx, constants.QR_INSTANCE, INSTANCE_FIELDS)]
+        return bulk_items(ctx, constants.QR_INSTANCE, INSTANCE_FIELDS, INSTANCE_VIEW)
     return name_list(ctx, constants.QR_INSTANCE, "id", "/2/instances/")
 
 

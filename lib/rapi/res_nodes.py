@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ganeti import constants
 from ganeti.rapi.base import WRITE, Context, Method, RapiError, Resource
-from ganeti.rapi.res_common import (JOB_ID_SCHEMA, NODE_FIELDS, OpBinding, binding_method,
+from ganeti.rapi.res_common import (bulk_items, JOB_ID_SCHEMA, NODE_FIELDS, OpBinding, binding_method,
                                     check_no_lock, fill_opcode, list_schema, name_list,
-                                    path_value, query_dicts, query_one, require_query,
+                                    path_value, query_one, require_query,
                                     tag_methods)
 
 _NODE = {"node_name": "node_name"}
@@ -31,10 +33,10 @@ _POWERCYCLE = OpBinding("OP_NODE_POWERCYCLE", path=_NODE, query_bools={"force": 
                         body=False)
 
 
-def list_nodes(ctx: Context) -> list[dict]:
+def list_nodes(ctx: Context) -> Any:
     """Node list; ``bulk=1`` gives the fields of the reference output."""
     if ctx.query_bool("bulk"):
-        return query_dicts(ctx, constants.QR_NODE, NODE_FIELDS)
+        return bulk_items(ctx, constants.QR_NODE, NODE_FIELDS)
     return name_list(ctx, constants.QR_NODE, "id", "/2/nodes/")
 
 

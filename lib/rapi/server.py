@@ -34,7 +34,7 @@ from urllib.parse import unquote_to_bytes
 
 from ganeti import constants, errors, pathutils, serializer
 from ganeti.rapi import auth as rapi_auth
-from ganeti.rapi.base import (Context, Method, RapiError, Resource,
+from ganeti.rapi.base import (Context, Method, RapiError, RawJson, Resource,
                               ganeti_error_status)
 from ganeti.utils import memory
 from ganeti.utils.loopthread import LoopThread
@@ -458,7 +458,10 @@ class RapiServer(LoopThread):
         try:
             # the answer's objects are freed before the collector runs again
             with memory.gc_paused():
-                return 200, serializer.dumps_fast(meth.handler(ctx)) + b"\n"
+                result = meth.handler(ctx)
+                if isinstance(result, RawJson):
+                    return 200, result.text.encode("utf-8") + b"\n"
+                return 200, serializer.dumps_fast(result) + b"\n"
         except RapiError as err:
             return err.code, error_body(err)
         except errors.GenericError as err:

@@ -132,6 +132,7 @@ class Master:
                 constants.QR_GROUP, names, fields),
             "QueryInstances": lambda names, fields, use_locking=False: self._query_legacy(
                 constants.QR_INSTANCE, names, fields),
+            "QueryItemsJson": self._query_items_json,
             "QueryClusterInfo": self._cluster_info,
             "QueryConfigValues": self._config_values,
             "QueryTags": self._query_tags,
@@ -160,6 +161,12 @@ class Master:
         """QueryNodes/QueryGroups/QueryInstances: old-style rows; locking is never needed (snapshots)."""
         from ganeti.cmdlib import query as cq
         return cq.query_legacy(self.cfg, what, names, _list(fields), rpc=self.rpc)
+
+    def _query_items_json(self, what, names, fields, view=None):
+        from ganeti.cmdlib import query as cq
+        if what not in cq.LUXI_RESOURCES:
+            raise errors.OpPrereqError("Resource type '%s' unknown" % what, errors.ECODE_INVAL)
+        return cq.query_items_json(self.cfg, what, names, _list(fields), view, rpc=self.rpc)
 
     def _query_fields(self, what, fields=None):
         from ganeti.cmdlib import query as cq

@@ -16,7 +16,7 @@ from cluster_env import master_socket
 from instance_env import NODE
 
 from ganeti import constants, luxi
-from ganeti.rapi.base import Context, RapiError
+from ganeti.rapi.base import Context, RapiError, RawJson
 from ganeti.rapi.resources import RESOURCES
 
 REFERENCE = "/work/shared/reference/ganeti-3.0/outputs"
@@ -42,7 +42,9 @@ def call(env: dict, method: str, template: str, params: dict | None = None,
                   query={k: v if isinstance(v, list) else [v] for k, v in (query or {}).items()},
                   body=body, user="admin", resource_name=res.name,
                   luxi_factory=lambda: luxi.Client(master_socket(env)))
-    return res.methods[method].handler(ctx)
+    result = res.methods[method].handler(ctx)
+    # pre-encoded answers (bulk lists) are what the client would decode
+    return json.loads(result.text) if isinstance(result, RawJson) else result
 
 
 def bad(env: dict, method: str, template: str, code: int = 400, **kwargs) -> RapiError:
