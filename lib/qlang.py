@@ -16,9 +16,12 @@ Three layers, kept in one module because they share the operator set:
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
 
 from ganeti import errors
+
+TYPE_CHECKING = False   # typing costs ~10 ms of every command's start-up
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 OP_OR = "|"
 OP_AND = "&"

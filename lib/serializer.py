@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+
+TYPE_CHECKING = False   # typing costs ~10 ms of every command's start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _PRETTY = json.JSONEncoder(indent=2, sort_keys=True, ensure_ascii=False)

@@ -13,23 +13,38 @@ import optparse
 import os
 import shlex
 import sys
-from typing import Any, Callable, NamedTuple
 
 from ganeti import constants, errors
 
+TYPE_CHECKING = False   # typing costs ~10 ms of every command's start-up
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
-class Command(NamedTuple):
+
+class Command:
     """One subcommand: function, usage text of its arguments, option names.
 
     ``options`` holds names from ``ganeti.cli.options.OPTIONS`` (the one
     option table) or ready ``optparse.Option`` objects for one-off options.
+    (A plain class: typing.NamedTuple would import typing at every start-up.)
     """
-    fn: Callable
-    args: str
-    options: list
-    description: str
-    min_args: int = 0
-    max_args: int | None = None
+
+    __slots__ = ("fn", "args", "options", "description", "min_args", "max_args")
+
+    def __init__(self, fn: Callable, args: str, options: list, description: str,
+                 min_args: int = 0, max_args: int | None = None):
+        self.fn = fn
+        self.args = args
+        self.options = options
+        self.description = description
+        self.min_args = min_args
+        self.max_args = max_args
+
+    def _replace(self, **changes: Any) -> "Command":
+        """A copy with some fields changed (as namedtuples offer)."""
+        values = {name: getattr(self, name) for name in self.__slots__}
+        values.update(changes)
+        return Command(**values)
 
 
 class JobSubmitted(Exception):
