@@ -84,8 +84,9 @@ RESOURCES = [
     Resource("/2/jobs/{job_id}", "jobs_id", {
         "GET": Method(get_job, "Job details", returns=_JOB_SCHEMA),
         "DELETE": Method(cancel_job, "Cancel a job",
-                         returns={"type": "array", "items": [{"type": "boolean"},
-                                                             {"type": "string"}]}),
+                         returns={"type": "array", "prefixItems": [{"type": "boolean"},
+                                                                   {"type": "string"}],
+                                  "minItems": 2, "maxItems": 2}),
     }),
     Resource("/2/jobs/{job_id}/wait", "jobs_id_wait", {
         "GET": Method(wait_job, "Wait for a job to change (at most %d s)" % WAIT_TIMEOUT,
