@@ -171,6 +171,7 @@ install:
 	cp -p os/busybox/* $(DESTDIR)$(pkglibdir)/os/busybox/
 	install -m 0644 man/*.8 $(DESTDIR)$(mandir)/man8/
 	install -m 0644 README doc/*.md $(DESTDIR)$(docdir)/
+	$(DESTDIR)$(INSTALL_VENV)/bin/python -c 'import json, sys; from ganeti.rapi import openapi, resources; json.dump(openapi.generate(resources.RESOURCES), sys.stdout, indent=1)' > $(DESTDIR)$(docdir)/rapi-openapi.json
 	install -d $(DESTDIR)$(docdir)/examples
 	install -m 0644 doc/examples/* $(DESTDIR)$(docdir)/examples/
 	rm -rf $(STAGE)
