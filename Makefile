@@ -106,7 +106,8 @@ demo: venv
 	show gnt-instance list; \
 	show gnt-instance info demo1; \
 	show gnt-instance console --show-cmd demo1; \
-	show "tools/guest-console $(DEMO_DIR)/node1 demo1 'uname -a'"
+	show "tools/guest-console $(DEMO_DIR)/node1 demo1 'uname -a'"; \
+	show 'curl -sk -u vcluster:$$(cat $(DEMO_DIR)/rapi.secret) https://$$(gnt-node list --no-headers -o pip | head -n 1):5080/2/instances; echo'
 	@echo
 	@echo "The demo cluster is running. Try it:"
 	@echo "  . $(DEMO_DIR)/env                      # act as the master node of the demo cluster"
@@ -116,6 +117,7 @@ demo: venv
 	@echo "  gnt-cluster queue drain; gnt-cluster queue info; gnt-cluster queue undrain"
 	@echo "  gnt-instance console demo1       # the guest's serial console (Ctrl-] leaves)"
 	@echo "  gnt-instance shutdown demo1; gnt-instance startup demo1; gnt-instance list"
+	@echo "  RAPI: user vcluster, password in $(DEMO_DIR)/rapi.secret, port 5080 of the node's address"
 	@echo "  man -l man/gnt-cluster.8"
 	@echo "Stop it with:  make demo-down   (or tools/vcluster down $(DEMO_DIR))"
 
