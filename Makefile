@@ -37,7 +37,7 @@ pkglibdir = $(prefix)/lib/ganeti
 # /work/shared/ENVIRONMENT.md and doc/install.md).
 DEB_PACKAGES := \
 	python3 python3-venv ca-certificates openssl \
-	openssh-client openssh-server iproute2 socat procps util-linux \
+	openssh-client openssh-server iproute2 socat procps util-linux curl \
 	qemu-system-x86 qemu-utils busybox-static e2fsprogs fdisk lxc debootstrap ganeti-os-noop \
 	ganeti-htools-3.0 python3-ganeti-rapi python3-pycurl \
 	man-db groff-base
