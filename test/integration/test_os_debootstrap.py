@@ -9,6 +9,7 @@ here cannot map partitions (no kpartx/device-mapper).
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
@@ -18,7 +19,34 @@ import pytest
 from cluster_env import run
 from instance_env import NODE, _add, _root
 
-MIRROR = "http://deb.debian.org/debian"
+
+def apt_mirror() -> str | None:
+    """The Debian mirror this machine's apt uses for bookworm (deb822 or one-line form)."""
+    for path in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")):
+        with open(path) as fh:
+            for stanza in fh.read().split("\n\n"):
+                fields = dict(line.split(":", 1) for line in stanza.splitlines()
+                              if ":" in line and not line.startswith(("#", " ")))
+                suites = fields.get("Suites", "").split()
+                if "bookworm" in suites and "deb" in fields.get("Types", "").split():
+                    uris = fields.get("URIs", "").split()
+                    if uris:
+                        return uris[0].rstrip("/")
+    for path in ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*.list")):
+        try:
+            with open(path) as fh:
+                lines = fh.read().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            # deb [options] URI SUITE COMPONENTS...
+            words = [w for w in line.split() if not w.startswith("[")]
+            if len(words) >= 3 and words[0] == "deb" and words[2] == "bookworm":
+                return words[1].rstrip("/")
+    return None
+
+
+MIRROR = apt_mirror()
 OS_DIR = "/usr/share/ganeti/os/debootstrap"
 VARIANTS = "/etc/ganeti/instance-debootstrap/variants"
 VARIANTS_LIST = "/etc/ganeti/instance-debootstrap/variants.list"
@@ -27,6 +55,8 @@ pytestmark = pytest.mark.slow
 
 
 def _mirror_answers() -> bool:
+    if MIRROR is None:
+        return False
     try:
         with urllib.request.urlopen(MIRROR + "/dists/bookworm/Release", timeout=10) as resp:
             return resp.status == 200
@@ -39,7 +69,7 @@ def debootstrap_os():
     if os.geteuid() != 0:
         pytest.skip("needs root (apt-get, debootstrap, loop devices)")
     if not _mirror_answers():
-        pytest.skip("the Debian mirror %s does not answer" % MIRROR)
+        pytest.skip("no Debian bookworm mirror in apt's configuration answers (%s)" % MIRROR)
     if not os.path.isdir(OS_DIR):
         res = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends",
                               "ganeti-instance-debootstrap"], capture_output=True, text=True,
