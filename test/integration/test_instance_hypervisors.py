@@ -61,3 +61,33 @@ def test_xen_through_simulated_xl():
             run(env, "gnt-instance", "remove", "-f", name)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the chroot hypervisor mounts disk images")
+def test_chroot_busybox_instance(env):
+    name = "chroot1.vcluster.test"
+    run(env, "gnt-cluster", "modify", "--enabled-hypervisors", "kvm,lxc,fake,chroot")
+    _add(env, name, "-H", "chroot", "-o", "busybox", "-t", "file", "--disk", "0:size=32M",
+         "-n", NODE)
+    assert _status(env, name) == "running"
+    root = _root(env, "/var/run/ganeti/chroot-hypervisor/" + name)
+    with open("/proc/mounts") as fh:
+        assert root in fh.read()
+    # the instance's process runs with its root in the instance's tree
+    in_root = [pid for pid in os.listdir("/proc") if pid.isdigit()
+               and _proc_root(pid) == root]
+    assert in_root
+    run(env, "gnt-instance", "shutdown", name)
+    assert _status(env, name) == "ADMIN_down"
+    assert not [pid for pid in in_root if os.path.exists("/proc/" + pid)
+                and _proc_root(pid) == root]
+    run(env, "gnt-instance", "remove", "-f", name)
+    with open("/proc/mounts") as fh:
+        assert root not in fh.read()
+
+
+def _proc_root(pid: str) -> str | None:
+    try:
+        return os.readlink("/proc/%s/root" % pid)
+    except OSError:
+        return None
