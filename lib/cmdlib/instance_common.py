@@ -45,6 +45,46 @@ def instance_rpc_dict(cfg, inst: objects.Instance, hvp: dict | None = None,
     return out
 
 
+class ConfigView:
+    """The few ConfigWriter lookups instance_rpc_dict needs, over a ConfigData.
+
+    Queries evaluate their fields on the configuration data itself (under
+    the configuration lock), not through a ConfigWriter.
+    """
+
+    def __init__(self, data: objects.ConfigData):
+        self.data = data
+
+    def get_cluster_info(self) -> objects.Cluster:
+        return self.data.cluster
+
+    def get_node_info(self, uuid: str) -> objects.Node | None:
+        return self.data.nodes.get(uuid)
+
+    def get_nodegroup(self, uuid: str) -> objects.NodeGroup | None:
+        return self.data.nodegroups.get(uuid)
+
+    def get_instance_disks(self, inst_uuid: str) -> list[objects.Disk]:
+        inst = self.data.instances[inst_uuid]
+        return [self.data.disks[d] for d in inst.disks if d in self.data.disks]
+
+
+def instance_console(cfg, inst: objects.Instance) -> dict:
+    """The console dict of a (running) instance, as its hypervisor describes it."""
+    cluster = cfg.get_cluster_info()
+    node = cfg.get_node_info(inst.primary_node)
+    group = cfg.get_nodegroup(node.group)
+    node_dict = node.to_dict()
+    node_dict["ssh_port"] = cluster.filled_ndparams(group.ndparams if group else None,
+                                                    node.ndparams)["ssh_port"]
+    from ganeti import hypervisor
+    hv_class = type(hypervisor.get_hypervisor(inst.hypervisor))
+    return hv_class.get_instance_console(
+        instance_rpc_dict(cfg, inst), node_dict, group.to_dict() if group else {},
+        cluster.filled_hvparams(inst.hypervisor, inst.os, inst.hvparams),
+        cluster.filled_beparams(inst.beparams))
+
+
 def disk_template(cfg, inst: objects.Instance) -> str:
     disks = cfg.get_instance_disks(inst.uuid)
     return disks[0].dev_type if disks else C.DT_DISKLESS

@@ -12,7 +12,8 @@ import os
 
 from ganeti import constants, errors, locking, netutils, objects
 from ganeti.cmdlib import common
-from ganeti.cmdlib.instance_common import InstanceLU, disk_dir, instance_rpc_dict
+from ganeti.cmdlib.instance_common import (InstanceLU, disk_dir, instance_console,
+                                           instance_rpc_dict)
 from ganeti.cmdlib.instance_create import check_instance_name
 
 C = constants
@@ -324,15 +325,4 @@ class LUInstanceConsole(InstanceLU):
                 state = C.INSTST_ADMINOFFLINE
             raise errors.OpExecError("Instance %s is not running (state %s)" %
                                      (inst.name, state))
-        cluster = self.cfg.get_cluster_info()
-        node = self.cfg.get_node_info(inst.primary_node)
-        group = self.cfg.get_nodegroup(node.group)
-        node_dict = node.to_dict()
-        node_dict["ssh_port"] = cluster.filled_ndparams(group.ndparams if group else None,
-                                                        node.ndparams)["ssh_port"]
-        from ganeti import hypervisor
-        hv_class = type(hypervisor.get_hypervisor(inst.hypervisor))
-        return hv_class.get_instance_console(
-            instance_rpc_dict(self.cfg, inst), node_dict, group.to_dict() if group else {},
-            cluster.filled_hvparams(inst.hypervisor, inst.os, inst.hvparams),
-            cluster.filled_beparams(inst.beparams))
+        return instance_console(self.cfg, inst)

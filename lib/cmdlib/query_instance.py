@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ganeti import constants, query
+from ganeti import constants, errors, query
 from ganeti.cmdlib.query_node import timestamp_fields
 from ganeti.query import NODATA, OFFLINE, UNAVAIL, Special
 
@@ -157,7 +157,8 @@ def lazy_item(data, inst, cache: dict, nodes: dict) -> InstanceItem:
         "name": inst.name, "uuid": inst.uuid, "os": inst.os, "hypervisor": inst.hypervisor,
         "pnode": pnode[0] if pnode else inst.primary_node, "pnode_uuid": inst.primary_node,
         "pnode_offline": pnode[2] if pnode else False, "admin_state": inst.admin_state,
-        "admin_state_source": inst.admin_state_source, "_source": (data, inst, cache)}
+        "admin_state_source": inst.admin_state_source, "_source": (data, inst, cache),
+        "_ref": (data, inst)}
     if not data.cluster.enabled_user_shutdown:
         item.user_shutdown = False
     return item
@@ -224,8 +225,20 @@ def _console(ctx: Any, item: InstanceItem) -> Any:
         return OFFLINE
     if isinstance(item.live, Special):
         return item.live
-    if not _is_running(item.live) or item.console is None:
+    if not _is_running(item.live):
         return UNAVAIL
+    if item.console is None:
+        ref = item.__dict__.get("_ref")
+        if ref is None:
+            return UNAVAIL
+        # evaluated under the configuration lock, like every field of a lazy item
+        from ganeti.cmdlib import instance_common
+        data, inst = ref
+        try:
+            item.console = instance_common.instance_console(instance_common.ConfigView(data),
+                                                            inst)
+        except errors.GenericError:
+            return UNAVAIL
     return item.console
 
 
@@ -581,7 +594,6 @@ def fetch_live(items: list[InstanceItem], rpc: Any, nodes: dict, hvs: list,
             targets.append(nodes[uuid])
     if not targets or rpc is None:
         return
-    from ganeti import errors
     try:
         results = rpc.call("all_instances_info", targets, [hvs, hv_params])
     except errors.GenericError:
@@ -599,15 +611,4 @@ def fetch_live(items: list[InstanceItem], rpc: Any, nodes: dict, hvs: list,
         item.live = dict(info) if isinstance(info, dict) else {}
         item.elsewhere = not item.live and any(
             item.name in other for node, other in answers.items() if node != item.pnode)
-        if _is_running(item.live):
-            item.console = _console_info(item)
 
-
-def _console_info(item: InstanceItem) -> Any:
-    """The console dict of a running instance, when a console helper is available."""
-    try:
-        from ganeti.cmdlib import instance_console  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    fn = getattr(instance_console, "console_for_item", None)
-    return fn(item) if fn is not None else None

@@ -191,6 +191,8 @@ def test_kvm_busybox_guest(env):
     assert b"ganeti-busybox" in out
     show = run(env, "gnt-instance", "console", "--show-cmd", name).stdout
     assert "ssh" in show and "socat" in show and name in show
+    listed = run(env, "gnt-instance", "list", "--no-headers", "-o", "console", name).stdout
+    assert "'kind': 'ssh'" in listed and "UNIX-CONNECT:" in listed
     assert "echo-from-console 42" in _console_session(env, name, "echo echo-from-console $((6*7))")
     # node daemon restart: the guest keeps running and stays controllable
     pid = _qemu_pid(env, name)
