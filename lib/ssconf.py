@@ -220,7 +220,10 @@ def write_ssconf_files(values: dict[str, str], data_dir: str | None = None) -> N
                         continue
             except (OSError, UnicodeDecodeError):
                 pass
-            io.write_file_atomic(path, text, mode=constants.SSCONF_FILEMODE, fsync=True)
+            # atomic but not fsync'd: ssconf is derived from config.data (which is
+            # durable) and rewritten from it; an fsync per changed key slowed every
+            # instance creation down
+            io.write_file_atomic(path, text, mode=constants.SSCONF_FILEMODE, fsync=False)
 
 
 def check_master(debug: bool = False) -> None:

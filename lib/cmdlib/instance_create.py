@@ -429,7 +429,10 @@ class LUInstanceCreate(InstanceLU):
             hypervisor=self.hv, hvparams=self.hvparams, beparams=self.beparams,
             osparams=dict(self.op.osparams or {}),
             osparams_private=dict(self.op.osparams_private or {}),
-            admin_state=C.ADMINST_DOWN, admin_state_source=C.ADMIN_SOURCE, nics=nics,
+            # up from the start when it will be started: one configuration write less,
+            # and nobody can act on it before this job ends (we hold its lock)
+            admin_state=C.ADMINST_UP if self.op.start else C.ADMINST_DOWN,
+            admin_state_source=C.ADMIN_SOURCE, nics=nics,
             disks=[d.uuid for d in disks], disks_active=False, network_port=None,
             tags=list(self.op.tags or []))
         objects.stamp_new(inst)
@@ -494,7 +497,6 @@ class LUInstanceCreate(InstanceLU):
             self._rollback(inst, disks)
             raise
         if op.start:
-            self.set_admin_state(inst, C.ADMINST_UP)
             self.log_info("* starting instance...")
             self.start_on_primary(inst)
         return [self.cfg.get_node_info(self.pnode_uuid).name]
