@@ -226,6 +226,20 @@ def write_ssconf_files(values: dict[str, str], data_dir: str | None = None) -> N
             io.write_file_atomic(path, text, mode=constants.SSCONF_FILEMODE, fsync=False)
 
 
+def master_mismatch() -> str | None:
+    """None if ssconf names this node as the master, else why it is not.
+
+    The master daemons (masterd, rapi) refuse to start with this reason.
+    """
+    try:
+        master, me = SimpleStore().get_master_and_my_name()
+    except errors.ConfigurationError as err:
+        return "Cluster configuration incomplete: %s" % err
+    if master != me:
+        return "Not master (master is %s, this node is %s), exiting" % (master, me)
+    return None
+
+
 def check_master(debug: bool = False) -> None:
     """Raise NotMasterError unless ssconf names this node as the master.
 

@@ -10,9 +10,9 @@ trusted]``; an invalid one carries the reason in ``diagnose``.
 from __future__ import annotations
 
 import os
-import stat
 
 from ganeti import constants, pathutils
+from ganeti.utils import io
 
 CREATE_UNTRUSTED = "create_untrusted"
 
@@ -25,14 +25,6 @@ def _read_lines(path: str) -> list[str]:
     with open(path, encoding="utf-8") as fh:
         return [line.strip() for line in fh
                 if line.strip() and not line.lstrip().startswith("#")]
-
-
-def _is_executable_file(path: str) -> bool:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return False
-    return stat.S_ISREG(st.st_mode) and bool(st.st_mode & 0o111)
 
 
 def _api_versions(path: str) -> list[int]:
@@ -69,7 +61,7 @@ def _check_scripts(path: str, api: int) -> bool:
         spath = os.path.join(path, script)
         if not os.path.lexists(spath):
             raise InvalidOS("Script '%s' not found under path %s" % (script, path))
-        if not _is_executable_file(spath):
+        if not io.is_executable_file(spath):
             raise InvalidOS("Script '%s' under path %s is not an executable regular file"
                             % (script, path))
     return trusted
@@ -128,17 +120,5 @@ def inspect_os(name: str, base: str) -> list:
 
 def os_diagnose(search_path: list[str] | None = None) -> list[list]:
     """Every OS on this node; for a name found twice the first directory wins."""
-    out = []
-    seen: set[str] = set()
-    for base in search_path or pathutils.OS_SEARCH_PATH:
-        try:
-            names = sorted(os.listdir(base))
-        except OSError:
-            continue
-        for name in names:
-            if name in seen or name.startswith(".") or \
-                    not os.path.isdir(os.path.join(base, name)):
-                continue
-            seen.add(name)
-            out.append(inspect_os(name, base))
-    return out
+    return [inspect_os(name, os.path.dirname(path))
+            for name, path in io.search_path_dirs(search_path or pathutils.OS_SEARCH_PATH)]

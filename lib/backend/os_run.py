@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 from ganeti import constants, errors, pathutils, storage
 from ganeti.backend import os_defs
+from ganeti.utils import io
 
 OS_PATH = "/sbin:/bin:/usr/sbin:/usr/bin"
 LOG_TAIL_LINES = 20
@@ -61,16 +62,15 @@ def find_os(name: str, search_path: list[str] | None = None) -> OSDefinition | N
     """
     if not name or "/" in name or name.startswith("."):
         raise errors.OpExecError("Invalid OS name '%s'" % name)
-    for base in search_path or pathutils.OS_SEARCH_PATH:
-        if not os.path.isdir(os.path.join(base, name)):
-            continue
-        entry = os_defs.inspect_os(name, base)
-        _, _, valid, diag, variants, params, versions, trusted = entry
-        if not valid:
-            raise errors.OpExecError("OS '%s' is invalid: %s" % (name, diag))
-        return OSDefinition(name, os.path.join(base, name), list(versions), list(variants),
-                            [list(p) for p in params], trusted)
-    return None
+    path = io.find_on_search_path(name, search_path or pathutils.OS_SEARCH_PATH)
+    if path is None:
+        return None
+    entry = os_defs.inspect_os(name, os.path.dirname(path))
+    _, _, valid, diag, variants, params, versions, trusted = entry
+    if not valid:
+        raise errors.OpExecError("OS '%s' is invalid: %s" % (name, diag))
+    return OSDefinition(name, path, list(versions), list(variants),
+                        [list(p) for p in params], trusted)
 
 
 def _get_os(name: str) -> OSDefinition:

@@ -583,15 +583,8 @@ def check_master() -> str | None:
     No voting (unlike masterd): the RAPI only forwards to masterd, which
     does its own check, and must not wait for other nodes at start-up.
     """
-    from ganeti import netutils, ssconf
-    try:
-        master = ssconf.SimpleStore().get_master_node()
-    except errors.ConfigurationError as err:
-        return "Cluster configuration incomplete: %s" % err
-    me = netutils.my_hostname()
-    if master != me:
-        return "Not master (master is %s, this node is %s), exiting" % (master, me)
-    return None
+    from ganeti import ssconf
+    return ssconf.master_mismatch()
 
 
 def main(argv: list[str] | None = None) -> int:

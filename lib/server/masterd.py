@@ -273,17 +273,11 @@ def _job_id(value: Any) -> int:
 
 def check_master(no_voting: bool) -> str | None:
     """None if this node may run the master, else the reason it may not."""
-    from ganeti import netutils, ssconf
-    try:
-        master = ssconf.SimpleStore().get_master_node()
-    except errors.ConfigurationError as err:
-        return "Cluster configuration incomplete: %s" % err
-    me = netutils.my_hostname()
-    if master != me:
-        return "Not master (master is %s, this node is %s), exiting" % (master, me)
-    if no_voting:
-        return None
-    return _vote(me)
+    from ganeti import ssconf
+    reason = ssconf.master_mismatch()
+    if reason is not None or no_voting:
+        return reason
+    return _vote(ssconf.my_hostname())
 
 
 def _vote(me: str) -> str | None:

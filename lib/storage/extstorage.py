@@ -19,6 +19,7 @@ import time
 
 from ganeti import pathutils
 from ganeti.storage.base import StorageDriver, fail, logical_id, status_dict
+from ganeti.utils import io
 
 ES_SCRIPTS = ("create", "attach", "detach", "remove", "grow", "setinfo", "verify")
 ES_PARAMETERS_FILE = "parameters.list"
@@ -28,23 +29,14 @@ _GANETI_PARAMS = frozenset(["access"])
 _TAIL_LINES = 20
 
 
-def _is_exec(path: str) -> bool:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return False
-    return stat.S_ISREG(st.st_mode) and bool(st.st_mode & 0o111)
-
-
 def find_provider(name: str, search_path: list[str] | None = None) -> str:
     """Directory of a valid provider; the first one on the search path wins."""
     if not name or "/" in name or name.startswith("."):
         fail("Invalid ExtStorage provider name '%s'", name)
-    for base in search_path or pathutils.ES_SEARCH_PATH:
-        path = os.path.join(base, name)
-        if os.path.isdir(path):
-            check_provider(path)
-            return path
+    path = io.find_on_search_path(name, search_path or pathutils.ES_SEARCH_PATH)
+    if path is not None:
+        check_provider(path)
+        return path
     fail("ExtStorage provider '%s' not found in the search path (%s)", name,
          ", ".join(search_path or pathutils.ES_SEARCH_PATH))
     raise AssertionError("unreachable")
@@ -53,7 +45,7 @@ def find_provider(name: str, search_path: list[str] | None = None) -> str:
 def check_provider(path: str) -> None:
     """A provider missing a script would fail midway through an operation; refuse it early."""
     for script in ES_SCRIPTS:
-        if not _is_exec(os.path.join(path, script)):
+        if not io.is_executable_file(os.path.join(path, script)):
             fail("ExtStorage provider %s: script '%s' is missing or not an executable file",
                  path, script)
     if not os.path.isfile(os.path.join(path, ES_PARAMETERS_FILE)):
@@ -79,24 +71,14 @@ def provider_parameters(path: str) -> list[list[str]]:
 def diagnose(search_path: list[str] | None = None) -> list[list]:
     """``[name, path, valid, diagnose, parameters]`` for every provider on this node."""
     out: list[list] = []
-    seen: set[str] = set()
-    for base in search_path or pathutils.ES_SEARCH_PATH:
+    for name, path in io.search_path_dirs(search_path or pathutils.ES_SEARCH_PATH):
         try:
-            names = sorted(os.listdir(base))
-        except OSError:
+            check_provider(path)
+            params = provider_parameters(path)
+        except Exception as err:  # noqa: BLE001 - reported, not raised
+            out.append([name, path, False, str(err), []])
             continue
-        for name in names:
-            path = os.path.join(base, name)
-            if name in seen or name.startswith(".") or not os.path.isdir(path):
-                continue
-            seen.add(name)
-            try:
-                check_provider(path)
-                params = provider_parameters(path)
-            except Exception as err:  # noqa: BLE001 - reported, not raised
-                out.append([name, path, False, str(err), []])
-                continue
-            out.append([name, path, True, "", params])
+        out.append([name, path, True, "", params])
     return out
 
 

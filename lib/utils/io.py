@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 import tempfile
 from typing import Any
 
@@ -94,3 +95,40 @@ def ensure_dirs(dirs: list[tuple[str, int]]) -> None:
     for path, mode in dirs:
         os.makedirs(path, mode=mode, exist_ok=True)
         os.chmod(path, mode)
+
+
+def is_executable_file(path: str) -> bool:
+    """A regular file with an execute bit (scripts of OS and storage definitions)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and bool(st.st_mode & 0o111)
+
+
+def search_path_dirs(search_path: list[str]) -> list[tuple[str, str]]:
+    """``(name, directory)`` of every definition on a search path, nice-sorted per
+    base; for a name found twice the first base wins (as lookups by name do)."""
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for base in search_path:
+        try:
+            names = sorted(os.listdir(base))
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(base, name)
+            if name in seen or name.startswith(".") or not os.path.isdir(path):
+                continue
+            seen.add(name)
+            out.append((name, path))
+    return out
+
+
+def find_on_search_path(name: str, search_path: list[str]) -> str | None:
+    """The first ``<base>/<name>`` directory, or None."""
+    for base in search_path:
+        path = os.path.join(base, name)
+        if os.path.isdir(path):
+            return path
+    return None
