@@ -126,23 +126,11 @@ def test_too_small_and_missing_disk(node):
         os_run.instance_os_add(inst, False, 0)
 
 
-def test_install_on_loop_block_device(node):
-    if os.geteuid() != 0:
-        pytest.skip("loop devices need root")
-    img = node / "blk.img"
-    with open(img, "wb") as fh:
-        fh.truncate(32 * MIB)
-    res = subprocess.run(["losetup", "-f", "--show", str(img)], capture_output=True, text=True,
-                         check=False)
-    if res.returncode != 0:
-        pytest.skip("no free loop device: %s" % res.stderr.strip())
-    dev = res.stdout.strip()
-    try:
-        inst = make_instance(node / "fs", size_mib=32, dev_type="blockdev", path=dev)
-        os_run.instance_os_add(inst, False, 0)
-        assert debugfs_cat(dev, "/etc/hostname") == "bb1.example.com\n"
-    finally:
-        subprocess.run(["losetup", "-d", dev], check=False)
+def test_install_on_loop_block_device(node, loop_devices):
+    dev, img = loop_devices(32)
+    inst = make_instance(node / "fs", size_mib=32, dev_type="blockdev", path=dev)
+    os_run.instance_os_add(inst, False, 0)
+    assert debugfs_cat(dev, "/etc/hostname") == "bb1.example.com\n"
     assert "GUEST-READY" in debugfs_cat(img, "/etc/init.d/rcS")
 
 

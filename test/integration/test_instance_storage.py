@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 from cluster_env import REPO, run
@@ -72,18 +71,8 @@ def test_file_disk_add_remove_reinstall_recreate(env, scratch_os):
 
 
 @pytest.fixture
-def loop_device(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("loop devices need root")
-    img = tmp_path / "blk.img"
-    with open(img, "wb") as fh:
-        fh.truncate(24 * 1024 * 1024)
-    dev = subprocess.run(["losetup", "-f", "--show", str(img)], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    try:
-        yield dev
-    finally:
-        subprocess.run(["losetup", "-d", dev], check=False)
+def loop_device(loop_devices):
+    return loop_devices(24)[0]
 
 
 def test_blockdev_adoption(env, scratch_os, loop_device):

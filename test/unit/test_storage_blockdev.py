@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
@@ -13,22 +12,9 @@ MIB = 1024 * 1024
 
 
 @pytest.fixture
-def loopdev(tmp_path):
+def loopdev(loop_devices):
     """A 16 MiB image attached to a free loop device (root only)."""
-    if os.geteuid() != 0:
-        pytest.skip("loop devices need root")
-    img = tmp_path / "img"
-    with open(img, "wb") as fh:
-        fh.truncate(16 * MIB)
-    res = subprocess.run(["losetup", "-f", "--show", str(img)], capture_output=True, text=True,
-                         check=False)
-    if res.returncode != 0:
-        pytest.skip("no free loop device: %s" % res.stderr.strip())
-    dev = res.stdout.strip()
-    try:
-        yield dev, img
-    finally:
-        subprocess.run(["losetup", "-d", dev], check=False)
+    return loop_devices(16)
 
 
 def bdisk(path):
