@@ -83,6 +83,18 @@ def _size(value: Any, didx: int) -> int:
                                    errors.ECODE_INVAL)
 
 
+def _indexed(given: list, what: str, label: str, quote: str = "") -> list[tuple[int, dict]]:
+    """``N:k=v,...`` items as (index, params copy); the list they fill is max(N)+1 long."""
+    out = []
+    for ident, params in given:
+        idx = _index(ident, what)
+        if not isinstance(params, dict):
+            raise errors.OpPrereqError("Invalid %s/%d value: expected dict, got %s%s%s" %
+                                       (label, idx, quote, params, quote), errors.ECODE_INVAL)
+        out.append((idx, dict(params)))
+    return out
+
+
 def _spindles(params: dict) -> None:
     if "spindles" in params and params["spindles"] is not None:
         try:
@@ -107,13 +119,9 @@ def build_disks(opts) -> list[dict]:
         given = [("0", {"size": opts.sd_size})]
     if not given:
         raise errors.OpPrereqError("No disk information specified", errors.ECODE_INVAL)
-    disks: list[dict] = [{}] * (max(_index(ident, "disk") for ident, _ in given) + 1)
-    for ident, params in given:
-        didx = _index(ident, "disk")
-        if not isinstance(params, dict):
-            raise errors.OpPrereqError("Invalid disk/%d value: expected dict, got %s" %
-                                       (didx, params), errors.ECODE_INVAL)
-        params = dict(params)
+    items = _indexed(given, "disk", "disk")
+    disks: list[dict] = [{}] * (max(idx for idx, _ in items) + 1)
+    for didx, params in items:
         if "size" in params:
             if "adopt" in params:
                 raise errors.OpPrereqError("Only one of 'size' and 'adopt' allowed (disk %d)"
@@ -139,13 +147,10 @@ def build_nics(opts) -> list[dict]:
         if opts.no_nics:
             raise errors.OpPrereqError("Cannot specify both --net and --no-nics",
                                        errors.ECODE_INVAL)
-        nics: list[dict] = [{}] * (max(_index(ident, "NIC") for ident, _ in given) + 1)
-        for ident, params in given:
-            nidx = _index(ident, "NIC")
-            if not isinstance(params, dict):
-                raise errors.OpPrereqError("Invalid nic/%d value: expected dict, got '%s'" %
-                                           (nidx, params), errors.ECODE_INVAL)
-            nics[nidx] = dict(params)
+        items = _indexed(given, "NIC", "nic", quote="'")
+        nics: list[dict] = [{}] * (max(idx for idx, _ in items) + 1)
+        for nidx, params in items:
+            nics[nidx] = params
         return nics
     if opts.no_nics:
         return []
