@@ -92,24 +92,13 @@ from ganeti.rapi.client_base import (  # noqa: F401  (re-exported public API)
     _not_none,
     _q,
     _tag_query,
+    _bulk_query,
+    _reason_query,
 )
 from ganeti.rapi.client_instances import InstanceMethods
 
 #: reason-trail source of filter rules added by this client
 _FILTER_REASON_SOURCE = "gnt:client"
-
-
-def _reason_query(reason: str | None) -> QueryArgs:
-    query: QueryArgs = []
-    _append_reason(query, reason)
-    return query
-
-
-def _bulk_query(bulk: bool, reason: str | None = None) -> QueryArgs:
-    query: QueryArgs = []
-    _append_if(query, bulk, ("bulk", 1))
-    _append_reason(query, reason)
-    return query
 
 
 class GanetiRapiClient(RapiTransport, InstanceMethods):

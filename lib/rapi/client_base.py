@@ -190,6 +190,19 @@ def _append_reason(query: QueryArgs, reason: str | None) -> None:
     _append_if(query, reason, ("reason", reason))
 
 
+def _reason_query(reason: str | None) -> QueryArgs:
+    query: QueryArgs = []
+    _append_reason(query, reason)
+    return query
+
+
+def _bulk_query(bulk: bool, reason: str | None = None) -> QueryArgs:
+    query: QueryArgs = []
+    _append_if(query, bulk, ("bulk", 1))
+    _append_reason(query, reason)
+    return query
+
+
 def _tag_query(tags: Iterable[str], dry_run: bool, reason: str | None) -> QueryArgs:
     """Tags travel as repeated ``tag=`` query arguments, never in the body."""
     if isinstance(tags, str):

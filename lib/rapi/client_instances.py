@@ -28,6 +28,7 @@ from ganeti.rapi.client_base import (
     _comma_list,
     _not_none,
     _q,
+    _reason_query,
     _tag_query,
 )
 
@@ -59,19 +60,14 @@ class InstanceMethods:
 
     def GetInstances(self, bulk: bool = False, reason: str | None = None) -> list:
         """Instance names, or with ``bulk`` one dict of all fields per instance."""
-        query: QueryArgs = []
-        _append_if(query, bulk, ("bulk", 1))
-        _append_reason(query, reason)
-        instances = self._SendRequest(HTTP_GET, "/2/instances", query, None)
+        instances = self._SendRequest(HTTP_GET, "/2/instances", _bulk_query(bulk, reason), None)
         if bulk:
             return instances
         return [i["id"] for i in instances]
 
     def GetInstance(self, instance: str, reason: str | None = None) -> dict:
         """The configuration and state of one instance (404 if unknown)."""
-        query: QueryArgs = []
-        _append_reason(query, reason)
-        return self._SendRequest(HTTP_GET, "/2/instances/%s" % _q(instance), query, None)
+        return self._SendRequest(HTTP_GET, "/2/instances/%s" % _q(instance), _reason_query(reason), None)
 
     def GetInstanceInfo(self, instance: str, static: bool | None = None,
                         reason: str | None = None) -> Any:
@@ -199,9 +195,7 @@ class InstanceMethods:
 
     def GetInstanceTags(self, instance: str, reason: str | None = None) -> list:
         """The instance's tags."""
-        query: QueryArgs = []
-        _append_reason(query, reason)
-        return self._SendRequest(HTTP_GET, "/2/instances/%s/tags" % _q(instance), query, None)
+        return self._SendRequest(HTTP_GET, "/2/instances/%s/tags" % _q(instance), _reason_query(reason), None)
 
     def AddInstanceTags(self, instance: str, tags: Sequence[str], dry_run: bool = False,
                         reason: str | None = None) -> Any:
