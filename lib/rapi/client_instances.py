@@ -25,6 +25,7 @@ from ganeti.rapi.client_base import (
     _append_dry_run,
     _append_if,
     _append_reason,
+    _bulk_query,
     _comma_list,
     _not_none,
     _q,
