@@ -10,6 +10,22 @@ import pytest
 
 
 @pytest.fixture
+def os_node(tmp_path, monkeypatch):
+    """A private OS log dir and allowed file storage path (``fs``, with ``fs/inst1``).
+
+    Tests set ``pathutils.OS_SEARCH_PATH`` themselves; returns ``tmp_path``.
+    """
+    from ganeti import pathutils
+    monkeypatch.setattr(pathutils, "LOG_OS_DIR", str(tmp_path / "log" / "os"))
+    fs = tmp_path / "fs"
+    (fs / "inst1").mkdir(parents=True)
+    paths = tmp_path / "paths"
+    paths.write_text("%s\n" % fs)
+    monkeypatch.setattr(pathutils, "FILE_STORAGE_PATHS_FILE", str(paths))
+    return tmp_path
+
+
+@pytest.fixture
 def loop_devices(tmp_path):
     """``attach(size_mib) -> (device, image)``: image files on free loop devices.
 

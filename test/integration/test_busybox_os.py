@@ -24,15 +24,9 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def node(tmp_path, monkeypatch):
+def node(os_node, monkeypatch):
     monkeypatch.setattr(pathutils, "OS_SEARCH_PATH", [REPO_OS])
-    monkeypatch.setattr(pathutils, "LOG_OS_DIR", str(tmp_path / "log" / "os"))
-    fs = tmp_path / "fs"
-    (fs / "inst1").mkdir(parents=True)
-    paths = tmp_path / "paths"
-    paths.write_text("%s\n" % fs)
-    monkeypatch.setattr(pathutils, "FILE_STORAGE_PATHS_FILE", str(paths))
-    return tmp_path
+    return os_node
 
 
 def make_instance(fs, size_mib=64, disks=1, dev_type="file", path=None, **extra):

@@ -30,16 +30,10 @@ def make_os(base, name, body="exit 0\n", api="20\n15\n10\n", variants="default\n
 
 
 @pytest.fixture
-def osenv(tmp_path, monkeypatch):
+def osenv(os_node, monkeypatch):
     """Private OS search path, log dir and file storage paths."""
-    monkeypatch.setattr(pathutils, "OS_SEARCH_PATH", [str(tmp_path / "os")])
-    monkeypatch.setattr(pathutils, "LOG_OS_DIR", str(tmp_path / "log" / "os"))
-    fs = tmp_path / "fs"
-    (fs / "inst1").mkdir(parents=True)
-    paths = tmp_path / "paths"
-    paths.write_text("%s\n" % fs)
-    monkeypatch.setattr(pathutils, "FILE_STORAGE_PATHS_FILE", str(paths))
-    return tmp_path
+    monkeypatch.setattr(pathutils, "OS_SEARCH_PATH", [str(os_node / "os")])
+    return os_node
 
 
 def instance(fs, os_name="dump+small", disks=1):
