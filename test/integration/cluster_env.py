@@ -90,3 +90,30 @@ def submit_many(env: dict, jobs: list, scratch: str) -> list[int]:
               "r=luxi.Client(sys.argv[1]).submit_many_jobs(json.load(open(sys.argv[2])));"
               "print(json.dumps([j[1] for j in r if j[0]]))", master_socket(env), path)
     return json.loads(res.stdout)
+
+
+def https_request(host: str, port: int, cafile: str, method: str, path: str,
+                  user: str | None = None, body: object = None,
+                  timeout: float = 30) -> tuple[int, bytes, object]:
+    """One HTTPS request checked against ``cafile`` (a RAPI's own certificate):
+    ``(status, body bytes, response)``; ``user`` is ``"name:password"``."""
+    import base64
+    import http.client
+    import json
+    import ssl
+    ctx = ssl.create_default_context(cafile=cafile)
+    ctx.check_hostname = False
+    conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=timeout)
+    headers = {}
+    if user:
+        headers["Authorization"] = "Basic " + base64.b64encode(user.encode()).decode()
+    data = None
+    if body is not None:
+        data = json.dumps(body)
+        headers["Content-Type"] = "application/json"
+    try:
+        conn.request(method, path, body=data, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read(), resp
+    finally:
+        conn.close()

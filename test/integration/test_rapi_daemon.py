@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import http.client
 import json
 import os
 import shutil
@@ -16,7 +14,7 @@ import time
 
 import pytest
 
-from cluster_env import REPO, cluster_env, read_pid, run, virtual_cluster
+from cluster_env import REPO, cluster_env, https_request, read_pid, run, virtual_cluster
 
 RAPI = os.path.join(REPO, "scripts", "ganeti-rapi")
 
@@ -42,23 +40,8 @@ def password(base: str) -> str:
 def request(base: str, k: int, method: str, path: str, user: str | None = None,
             body: object = None, timeout: float = 30) -> tuple[int, bytes, object]:
     """One HTTPS request to node k's RAPI, verifying its certificate."""
-    ctx = ssl.create_default_context(cafile=rapi_pem(base, k))
-    ctx.check_hostname = False
-    conn = http.client.HTTPSConnection(node_ip(base, k), 5080, context=ctx, timeout=timeout)
-    headers = {}
-    if user:
-        headers["Authorization"] = "Basic " + base64.b64encode(user.encode()).decode()
-    data = None
-    if body is not None:
-        data = json.dumps(body)
-        headers["Content-Type"] = "application/json"
-    try:
-        conn.request(method, path, body=data, headers=headers)
-        resp = conn.getresponse()
-        raw = resp.read()
-        return resp.status, raw, resp
-    finally:
-        conn.close()
+    return https_request(node_ip(base, k), 5080, rapi_pem(base, k), method, path, user=user,
+                         body=body, timeout=timeout)
 
 
 def wait_rapi(base: str, k: int, timeout: float = 30) -> None:

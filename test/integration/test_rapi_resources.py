@@ -12,7 +12,7 @@ import os
 import time
 
 import pytest
-from cluster_env import master_socket
+from cluster_env import https_request, master_socket
 from instance_env import NODE
 
 from ganeti import constants, luxi
@@ -386,10 +386,6 @@ def test_networks_and_filters_are_501(env):
 
 def test_https_end_to_end(env, inst, tmp_path):
     """The real daemon class serving this table, a real master behind it."""
-    import base64
-    import http.client
-    import ssl
-
     from ganeti import crypto
     from ganeti.rapi import server as rapi_server
 
@@ -401,23 +397,11 @@ def test_https_end_to_end(env, inst, tmp_path):
                                  cert_file=cert, users_file=str(users),
                                  luxi_address=master_socket(env))
     srv.start()
-    tls = ssl.create_default_context(cafile=cert)
-    tls.check_hostname = False
-    auth = "Basic " + base64.b64encode(b"admin:adminpw").decode()
 
     def request(method: str, path: str, body=None):
-        conn = http.client.HTTPSConnection("127.0.0.1", srv.port, context=tls, timeout=60)
-        headers = {"Authorization": auth}
-        data = None
-        if body is not None:
-            data = json.dumps(body)
-            headers["Content-Type"] = "application/json"
-        try:
-            conn.request(method, path, body=data, headers=headers)
-            resp = conn.getresponse()
-            return resp.status, json.loads(resp.read())
-        finally:
-            conn.close()
+        status, raw, _resp = https_request("127.0.0.1", srv.port, cert, method, path,
+                                           user="admin:adminpw", body=body, timeout=60)
+        return status, json.loads(raw)
 
     try:
         assert request("GET", "/version") == (200, 2)
